@@ -1,0 +1,51 @@
+"""Every action the record knows: `app.thing.past_verb`.
+
+One list that recording, search, filters and exports share. Add a line here before
+recording a new action; record_event refuses names it does not know.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Action(models.TextChoices):
+    # Sign-in and sessions (A1)
+    LOGIN_SUCCEEDED = "accounts.login.succeeded", _("Signed in")
+    LOGIN_FAILED = "accounts.login.failed", _("Sign-in failed")
+    LOGIN_LOCKED = "accounts.login.locked", _("Sign-in refused: too many failures")
+    LOGGED_OUT = "accounts.session.ended", _("Signed out")
+    SESSION_EXPIRED = "accounts.session.expired", _("Session expired")
+    PASSWORD_CHANGED = "accounts.password.changed", _("Password changed")
+    MFA_TOTP_ADDED = "accounts.mfa.totp_added", _("Authenticator app added")
+    MFA_TOTP_REMOVED = "accounts.mfa.totp_removed", _("Authenticator app removed")
+    MFA_RECOVERY_CODES_GENERATED = (
+        "accounts.mfa.recovery_codes_generated",
+        _("Recovery codes generated"),
+    )
+    MFA_CODE_ACCEPTED = "accounts.mfa.code_accepted", _("Two-factor code accepted")
+    MFA_CODE_REJECTED = "accounts.mfa.code_rejected", _("Two-factor code rejected")
+    # People, roles, agencies (A2)
+    AGENCY_CREATED = "accounts.agency.created", _("Agency created")
+    AGENCY_SWITCHED = "accounts.agency.switched", _("Switched agency")
+    MFA_POLICY_CHANGED = "accounts.agency.mfa_policy_changed", _("Two-factor policy changed")
+    INVITATION_SENT = "accounts.invitation.sent", _("Invitation sent")
+    INVITATION_ACCEPTED = "accounts.invitation.accepted", _("Invitation accepted")
+    INVITATION_REFUSED = "accounts.invitation.refused", _("Invitation link refused")
+    INVITATION_WITHDRAWN = "accounts.invitation.withdrawn", _("Invitation withdrawn")
+    MEMBERSHIP_CREATED = "accounts.membership.created", _("Member added")
+    ROLE_CHANGED = "accounts.membership.role_changed", _("Role changed")
+    UNIT_CHANGED = "accounts.membership.unit_changed", _("Unit changed")
+    MEMBERSHIP_REMOVED = "accounts.membership.removed", _("Member removed")
+    UNIT_CREATED = "accounts.unit.created", _("Unit created")
+    ACCESS_DENIED = "accounts.access.denied", _("Access denied")
+    # The record itself (R2, R3)
+    LOG_VIEWED = "audit.log.viewed", _("Record searched")
+    EVENT_VIEWED = "audit.event.viewed", _("Record entry opened")
+    CHAIN_VERIFIED = "audit.chain.verified", _("Record verified")
+    CHAIN_BROKEN = "audit.chain.broken", _("Record found altered")
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", _("Done")
+    DENIED = "denied", _("Denied")
+    FAILURE = "failure", _("Failed")

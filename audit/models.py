@@ -1,0 +1,82 @@
+"""The record (R1, R2): an append-only, hash-chained event log per agency.
+
+It names agencies, people and objects by id and label and imports no other app, so
+an event outlives the rows it names. The database refuses UPDATE, DELETE and TRUNCATE
+on events (triggers, and the app role's grants); only audit.services writes them.
+"""
+
+from django.db import models
+
+from audit.actions import Action, Outcome
+from smc.tenancy import AgencyScopedManager
+
+
+class AuditEvent(models.Model):
+    # agency_id is NULL for the installation's own chain (a sign-in failure for an
+    # unknown username belongs to no agency).
+    agency_id = models.BigIntegerField(null=True, db_index=True)
+    agency_label = models.CharField(max_length=150, blank=True)
+    seq = models.BigIntegerField()
+    occurred_at = models.DateTimeField()
+
+    actor_id = models.BigIntegerField(null=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=20, blank=True)
+    on_behalf_of_id = models.BigIntegerField(null=True)
+    on_behalf_of_label = models.CharField(max_length=200, blank=True)
+
+    action = models.CharField(max_length=80, choices=Action.choices)
+    object_type = models.CharField(max_length=80, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
+    reason = models.TextField(blank=True)
+
+    request_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+
+    content = models.TextField(blank=True)
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AgencyScopedManager("agency_id")
+
+    class Meta:
+        ordering = ["-occurred_at", "-seq"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "seq"], name="one_event_per_seq", nulls_distinct=False
+            )
+        ]
+        indexes = [
+            models.Index(fields=["agency_id", "-occurred_at"], name="audit_agency_time"),
+            models.Index(fields=["agency_id", "action"], name="audit_agency_action"),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} {self.action}"
+
+
+class ChainHead(models.Model):
+    """The newest link of each chain: appends lock it, so concurrent writers queue
+    instead of forking the chain, and a deleted tail event is still noticed."""
+
+    agency_id = models.BigIntegerField(null=True)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, blank=True)
+
+    objects = AgencyScopedManager("agency_id")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id"], name="one_head_per_chain", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self):
+        return f"chain {self.agency_id}: #{self.seq}"

@@ -1,0 +1,97 @@
+"""`make demo`: the whole product on one machine, as one process tree.
+
+Migrates, loads the demo data once, then runs the web server (gunicorn), a Celery
+worker, Celery beat and (once they exist) the platform simulators. Ctrl-C stops every
+child, then the embedded PostgreSQL and Redis if this process started them.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+LOGINS = [
+    ("admin", "Administrator, Metro City Police"),
+    ("pio", "Supervisor (PIO), Metro City Police; also in Riverside County Fire"),
+    ("officer", "User (patrol officer), Metro City Police"),
+    ("auditor", "Auditor, Metro City Police"),
+    ("fire-admin", "Administrator, Riverside County Fire (the second agency)"),
+]
+
+
+class Command(BaseCommand):
+    help = "Run the demo: web, Celery worker and beat on the embedded database (or DATABASE_URL)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default="127.0.0.1")
+
+    def handle(self, *args, **options):
+        started = time.monotonic()
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("load_demo")
+        children = self._start_children(options["host"], options["port"])
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(self.style.SUCCESS(f"\nSMC is running at {url}"))
+        self.stdout.write("Sign in as any of these, password 'demo':")
+        for username, what in LOGINS:
+            self.stdout.write(f"  {username:12} {what}")
+        self.stdout.write(
+            f"(ready in {time.monotonic() - started:.1f} s; Ctrl-C stops everything)\n"
+        )
+        self.stdout.flush()
+        self._supervise(children)
+
+    def _start_children(self, host, port):
+        python = sys.executable
+        env = dict(os.environ, SMC_DB_ROLE="app", PYTHONUNBUFFERED="1")
+        schedule = settings.CELERY_BEAT_SCHEDULE_FILENAME
+        commands = {
+            "web": [python, "-m", "gunicorn", "smc.wsgi", "--bind", f"{host}:{port}",
+                    "--workers", "2", "--threads", "4", "--access-logfile", "-"],
+            "worker": [python, "-m", "celery", "-A", "smc", "worker", "--loglevel", "INFO",
+                       "--concurrency", "2", "--queues", "celery"],
+            "beat": [python, "-m", "celery", "-A", "smc", "beat", "--loglevel", "INFO",
+                     "--schedule", schedule],
+        }  # fmt: skip
+        children = {}
+        for name, command in commands.items():
+            # Own process group: the terminal's Ctrl-C reaches us, and we stop them in order.
+            children[name] = subprocess.Popen(command, env=env, start_new_session=True)
+        return children
+
+    def _supervise(self, children):
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        failed = None
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    failed = f"{name} exited with status {child.returncode}"
+                    stopping = True
+            time.sleep(0.2)
+        self.stdout.write("\nStopping SMC …" + (f" ({failed})" if failed else ""))
+        for child in children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children.values():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+        self.stdout.write("Stopped.")
+        if failed:
+            sys.exit(1)

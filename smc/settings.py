@@ -245,7 +245,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("SMC_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at every start without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Served by the app itself (whitenoise), so one process is a whole deployment; a CDN or
 # proxy may sit in front. Finders let it serve without collectstatic in the demo.

@@ -78,6 +78,16 @@ def agency_task(func):
 # --- PostgreSQL row-level security ----------------------------------------------------------
 
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+# Statements PostgreSQL refuses inside a transaction; none of them reads agency rows.
+_OUTSIDE_TRANSACTION = (
+    "CREATE DATABASE",
+    "DROP DATABASE",
+    "VACUUM",
+    "CREATE INDEX CONCURRENTLY",
+    "DROP INDEX CONCURRENTLY",
+    "REINDEX",
+    "ALTER SYSTEM",
+)
 _SET_SCOPE = (
     "SELECT set_config('smc.agency_id', %s, true), set_config('smc.every_agency', %s, true)"
 )
@@ -103,6 +113,8 @@ class RowScopeGuard:
         django_connection = context["connection"]
         raw = django_connection.connection
         if raw.autocommit:
+            if isinstance(sql, str) and sql.lstrip()[:30].upper().startswith(_OUTSIDE_TRANSACTION):
+                return execute(sql, params, many, context)
             # Outside transaction.atomic each statement is its own transaction: wrap it
             # in one so the setting applies to it.
             with raw.transaction():

@@ -1,0 +1,143 @@
+"""Test set-up: real PostgreSQL and Redis (embedded unless DATABASE_URL names others).
+
+The test database is created and migrated as the owner role, as in production, and the
+tests then connect as the app role, so row-level security, grants and triggers are the
+real ones. Transactional tests (live server, browser) are cleaned up as the owner,
+because the app role may not TRUNCATE and the record refuses it.
+"""
+
+import os
+
+import dj_database_url
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connections
+from django.test.utils import setup_databases, teardown_databases
+
+from smc.tenancy import agency_scope
+from tests.factories import make_agency, make_member
+
+# Tables that Django fills once at migrate time and caches in memory: keep them.
+KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
+
+
+def _credentials(url_variable: str) -> dict:
+    url = os.environ.get(url_variable) or os.environ["DATABASE_URL"]
+    parsed = dj_database_url.parse(url)
+    return {key: parsed[key] for key in ("USER", "PASSWORD")}
+
+
+def _use_role(url_variable: str) -> None:
+    connection = connections["default"]
+    connection.close()
+    connection.settings_dict.update(_credentials(url_variable))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    with django_db_blocker.unblock():
+        _use_role("DATABASE_OWNER_URL")
+        databases = setup_databases(verbosity=0, interactive=False, keepdb=False)
+        _use_role("DATABASE_URL")
+    yield
+    with django_db_blocker.unblock():
+        _use_role("DATABASE_OWNER_URL")
+        teardown_databases(databases, verbosity=0)
+
+
+def owner_connection() -> psycopg.Connection:
+    """A raw connection to the test database as the owner role (for tampering tests)."""
+    params = dict(connections["default"].get_connection_params())
+    params.update(user=_credentials("DATABASE_OWNER_URL")["USER"])
+    password = _credentials("DATABASE_OWNER_URL")["PASSWORD"]
+    if password:
+        params["password"] = password
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.pop("prepare_threshold", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+def app_connection() -> psycopg.Connection:
+    params = dict(connections["default"].get_connection_params())
+    for key in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(key, None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+def clean_database() -> None:
+    connections["default"].close()
+    with owner_connection() as c:
+        tables = [
+            r[0]
+            for r in c.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+            if r[0] not in KEEP_TABLES
+        ]
+        c.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+        try:
+            c.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        finally:
+            c.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+
+
+@pytest.fixture
+def transactional_db(django_db_setup, django_db_blocker):
+    """Like pytest-django's, but it cleans up as the owner (see module docstring)."""
+    django_db_blocker.unblock()
+    try:
+        yield
+    finally:
+        clean_database()
+        django_db_blocker.restore()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Login throttling counts live in Redis; one test's failures must not lock another.
+    from django.core.cache import cache
+
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def agency(db):
+    """An agency, with its scope open for the test body."""
+    made = make_agency(name="Metro Police", slug="metro")
+    with agency_scope(made):
+        yield made
+
+
+@pytest.fixture
+def other_agency(db):
+    return make_agency(name="Riverside Fire", slug="riverside")
+
+
+@pytest.fixture
+def password():
+    return "Correct-Horse-Battery-9"
+
+
+@pytest.fixture
+def admin(agency, password):
+    return make_member(agency, role="administrator", username="alex", password=password)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction"):
+            raise pytest.UsageError(
+                f"{item.nodeid}: use the transactional_db fixture, not django_db(transaction=True):"
+                " only the fixture cleans up as the owner role"
+            )
+    # Browser journeys need a live server, which needs transactional tests; run them last
+    # so the fast tests report first.
+    items.sort(key=lambda item: "journeys" in str(item.fspath))
+
+
+def pytest_report_header(config):
+    return f"database: {settings.DATABASES['default']['NAME']} as {settings.DATABASES['default']['USER']}"

@@ -1,0 +1,45 @@
+"""Test data, built through the services so it is data a person could have made."""
+
+import itertools
+
+from accounts.models import Agency, Role, Unit
+from accounts.services import add_member
+from smc.tenancy import agency_scope
+
+_numbers = itertools.count(1)
+
+
+def make_agency(*, name: str | None = None, slug: str | None = None, **fields) -> Agency:
+    number = next(_numbers)
+    return Agency.objects.create(
+        name=name or f"Agency {number}", slug=slug or f"agency-{number}", **fields
+    )
+
+
+def make_unit(agency: Agency, *, name: str | None = None, parent: Unit | None = None) -> Unit:
+    with agency_scope(agency):
+        return Unit.objects.create(
+            agency=agency, name=name or f"Unit {next(_numbers)}", parent=parent
+        )
+
+
+def make_member(
+    agency: Agency,
+    *,
+    role: str = Role.USER,
+    username: str | None = None,
+    password: str = "Correct-Horse-Battery-9",
+    unit: Unit | None = None,
+    email: str | None = None,
+):
+    username = username or f"person{next(_numbers)}"
+    return add_member(
+        agency=agency,
+        username=username,
+        password=password,
+        role=role,
+        email=email or f"{username}@example.org",
+        full_name=username.title(),
+        unit=unit,
+        actor_label="test",
+    )

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
@@ -94,27 +93,29 @@ class AgencyMiddleware:
             and request.method not in ("GET", "HEAD", "OPTIONS")
             and not _is_self_service(request, view_func)
         ):
-            raise PermissionDenied(_("Auditors can read the record but not change anything."))
+            denial = PermissionDenied(_("Auditors can read the record but not change anything."))
+            _record_denial(request, denial)
+            raise denial
         return None
 
     def process_exception(self, request, exception):
-        membership = request.membership
-        if not isinstance(exception, NotFound | PermissionDenied | DjangoPermissionDenied):
-            return None
-        if membership is not None:
-            record_event(
-                actor=membership,
-                action=Action.ACCESS_DENIED,
-                outcome=Outcome.DENIED,
-                reason=getattr(exception, "message", "") or str(exception),
-                details={"method": request.method, "path": request.path[:300]},
-            )
-        message = getattr(exception, "message", "")
-        if isinstance(exception, NotFound):
-            raise Http404(message)
-        if isinstance(exception, PermissionDenied):
-            raise DjangoPermissionDenied(message)
+        # Django renders these as the 404 and 403 pages; we record them first. A plain
+        # Http404 from the URL resolver (no such page) is not an access attempt.
+        if isinstance(exception, NotFound | DjangoPermissionDenied):
+            _record_denial(request, exception)
         return None
+
+
+def _record_denial(request, exception) -> None:
+    if request.membership is None:
+        return
+    record_event(
+        actor=request.membership,
+        action=Action.ACCESS_DENIED,
+        outcome=Outcome.DENIED,
+        reason=getattr(exception, "message", "") or str(exception),
+        details={"method": request.method, "path": request.path[:300]},
+    )
 
 
 def _is_self_service(request, view_func) -> bool:

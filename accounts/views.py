@@ -173,6 +173,7 @@ def withdraw_invitation(request, invitation_id):
     return redirect("accounts:invitation_list")
 
 
+@self_service
 def accept_invitation(request, token):
     """A1: the invitee sets a username and password (or, signed in, joins with theirs)."""
     invitation = selectors.invitation_by_token(token)

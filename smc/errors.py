@@ -4,6 +4,9 @@
 what happens next. Unexpected exceptions are not caught to be hidden.
 """
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+
 
 class SmcError(Exception):
     """Raised by services; .message is shown to the user as it is."""
@@ -13,9 +16,9 @@ class SmcError(Exception):
         self.message, self.code = message, code
 
 
-class NotFound(SmcError):
+class NotFound(SmcError, Http404):
     """Rendered as the 404 page: another agency's object and a missing one look the same."""
 
 
-class PermissionDenied(SmcError):
+class PermissionDenied(SmcError, DjangoPermissionDenied):
     """Rendered as the 403 page, and recorded as a denied access."""

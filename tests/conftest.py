@@ -140,4 +140,5 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_report_header(config):
-    return f"database: {settings.DATABASES['default']['NAME']} as {settings.DATABASES['default']['USER']}"
+    database = settings.DATABASES["default"]
+    return f"database: {database['NAME']} as {database['USER']}"

@@ -1,0 +1,216 @@
+"""Tenancy over every route: agency A's people forging agency B's ids get 404 or 403,
+B's data is unchanged and never shown. A route the walker does not know fails."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import Invitation, Membership, Role, Unit
+from accounts.services import invite_member
+from audit.actions import Action
+from audit.models import AuditEvent
+from smc.tenancy import agency_scope
+from tests.factories import make_agency, make_member, make_unit
+
+# How to fill each route's arguments from one agency's objects.
+OBJECT_ROUTES = {
+    "accounts:member_detail": {"membership_id": "membership"},
+    "accounts:change_role": {"membership_id": "membership"},
+    "accounts:change_unit": {"membership_id": "membership"},
+    "accounts:remove_member": {"membership_id": "membership"},
+    "accounts:withdraw_invitation": {"invitation_id": "invitation"},
+    "audit:event_detail": {"event_id": "event"},
+}
+# Routes keyed by a secret rather than an id: a forged key must find nothing.
+SECRET_ROUTES = {
+    "accounts:accept_invitation": {"token": "invitation_id_as_token"},
+}
+# allauth's own keyed links answer a forged key with an "invalid link" page; they hold
+# no agency data, so the walker checks only that nothing of B shows.
+ALLAUTH_KEY_ROUTES = {
+    "account_confirm_email": {"key": "forged-key"},
+    "account_reset_password_from_key": {"uidb36": "user_id_b36", "key": "forged-key"},
+}
+# Routes with no object in the URL: they must show nothing of another agency.
+PLAIN_ROUTES = {
+    "home", "health",
+    "account_login", "account_logout", "account_inactive", "account_signup",
+    "account_reauthenticate", "account_email", "account_email_verification_sent",
+    "account_change_password", "account_set_password", "account_reset_password",
+    "account_confirm_login_code", "account_reset_password_from_key_done",
+    "account_reset_password_done",
+    "mfa_index", "mfa_authenticate", "mfa_reauthenticate", "mfa_activate_totp",
+    "mfa_deactivate_totp", "mfa_view_recovery_codes", "mfa_generate_recovery_codes",
+    "mfa_download_recovery_codes",
+    "accounts:switch_agency", "accounts:my_account", "accounts:member_list",
+    "accounts:invitation_list", "accounts:unit_list", "accounts:security_settings",
+    "audit:event_list", "audit:chain_status",
+}  # fmt: skip
+# Views that only change the signed-in person's own login or session.
+SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation"}
+
+
+def all_routes():
+    found = []
+
+    def walk(patterns, namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern.url_patterns, inner)
+            elif isinstance(pattern, URLPattern):
+                found.append(f"{namespace}{pattern.name}")
+
+    walk(get_resolver().url_patterns)
+    return found
+
+
+def test_the_walker_knows_every_route():
+    known = set(OBJECT_ROUTES) | set(SECRET_ROUTES) | set(ALLAUTH_KEY_ROUTES) | PLAIN_ROUTES
+    unknown = [name for name in all_routes() if name not in known]
+    assert unknown == [], f"teach tests/smc/test_route_walker.py these routes: {unknown}"
+
+
+class World:
+    """Agency A with a member of each role; agency B with one of everything."""
+
+    def __init__(self):
+        self.a = make_agency(name="Alpha Police", slug="alpha")
+        self.b = make_agency(name="Bravo Secret Agency", slug="bravo")
+        self.a_members = {
+            role: make_member(self.a, role=role, username=f"alpha-{role}") for role in Role.values
+        }
+        b_unit = make_unit(self.b, name="Bravo Hidden Unit")
+        b_admin = make_member(self.b, role=Role.ADMINISTRATOR, username="bravo-admin")
+        b_person = make_member(
+            self.b, username="bravo_person", unit=b_unit, email="bravo@bravo.example"
+        )
+        with agency_scope(self.b):
+            b_invitation, _ = invite_member(
+                administrator=b_admin, email="invitee@bravo.example", role=Role.USER
+            )
+            b_event = AuditEvent.objects.order_by("seq").first()
+        a_admin = self.a_members[Role.ADMINISTRATOR]
+        with agency_scope(self.a):
+            a_invitation, _ = invite_member(
+                administrator=a_admin, email="someone@alpha.example", role=Role.USER
+            )
+            a_event = AuditEvent.objects.order_by("seq").first()
+        self.objects = {
+            "b": {"membership": b_person, "invitation": b_invitation, "event": b_event,
+                  "unit": b_unit},
+            "a": {"membership": self.a_members[Role.USER], "invitation": a_invitation,
+                  "event": a_event, "unit": make_unit(self.a, name="Alpha unit")},
+        }  # fmt: skip
+        self.markers = ["Bravo Secret Agency", "Bravo Hidden Unit", "bravo_person",
+                        "bravo@bravo.example", "invitee@bravo.example"]  # fmt: skip
+
+    def url(self, name, side):
+        objects = self.objects[side]
+        if name in OBJECT_ROUTES:
+            kwargs = {arg: objects[key].pk for arg, key in OBJECT_ROUTES[name].items()}
+        elif name in SECRET_ROUTES or name in ALLAUTH_KEY_ROUTES:
+            kwargs = {}
+            keys = SECRET_ROUTES.get(name) or ALLAUTH_KEY_ROUTES[name]
+            for arg, source in keys.items():
+                if source == "invitation_id_as_token":
+                    kwargs[arg] = str(objects["invitation"].pk)
+                elif source == "user_id_b36":
+                    kwargs[arg] = _base36(objects["membership"].user_id)
+                else:
+                    kwargs[arg] = source
+        else:
+            kwargs = {}
+        return reverse(name, kwargs=kwargs)
+
+    def forged_form(self):
+        """Form fields filled with agency B's ids, as a forger would."""
+        b = self.objects["b"]
+        return {"membership": b["membership"].pk, "unit": b["unit"].pk, "parent": b["unit"].pk,
+                "role": Role.ADMINISTRATOR, "roles": [Role.USER], "email": "x@alpha.example",
+                "name": "Forged unit"}  # fmt: skip
+
+    def snapshot(self, agency):
+        with agency_scope(agency):
+            return (
+                sorted(Membership.objects.values_list("pk", "role", "is_active", "unit_id")),
+                sorted(Unit.objects.values_list("pk", "name", "parent_id")),
+                sorted(Invitation.objects.values_list("pk", "revoked_at", "accepted_at")),
+                AuditEvent.objects.count(),
+            )
+
+
+def _base36(number):
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while number:
+        number, rem = divmod(number, 36)
+        out = digits[rem] + out
+    return out or "0"
+
+
+@pytest.fixture
+def world(db):
+    return World()
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_agency_a_cannot_reach_agency_b(world, client, role):
+    member = world.a_members[role]
+    before = world.snapshot(world.b)
+    for name in all_routes():
+        url = world.url(name, "b")
+        for method in ("get", "post"):
+            client.force_login(member.user)
+            data = world.forged_form() if method == "post" else None
+            response = getattr(client, method)(url, data=data)
+            body = response.content.decode(errors="replace")
+            where = f"{role} {method.upper()} {url} ({name}) -> {response.status_code}"
+            assert response.status_code != 500, where
+            if name in OBJECT_ROUTES or name in SECRET_ROUTES:
+                # A POST-only route refuses a GET (405) before looking anything up.
+                allowed = (403, 404, 405) if method == "get" else (403, 404)
+                assert response.status_code in allowed, where
+            for marker in world.markers:
+                assert marker not in body, f"{where} shows {marker!r}"
+    assert world.snapshot(world.b) == before
+
+
+def test_a_forged_id_is_recorded_as_a_denied_access(world, client):
+    admin = world.a_members[Role.ADMINISTRATOR]
+    client.force_login(admin.user)
+    response = client.get(world.url("accounts:member_detail", "b"))
+    assert response.status_code == 404
+    assert "That member does not exist." in response.content.decode()
+    with agency_scope(world.a):
+        denied = AuditEvent.objects.filter(action=Action.ACCESS_DENIED).get()
+    assert denied.actor_label == "alpha-administrator"
+    assert denied.details["path"] == world.url("accounts:member_detail", "b")
+
+
+def test_a_forged_unit_in_a_form_changes_nothing(world, client):
+    admin = world.a_members[Role.ADMINISTRATOR]
+    client.force_login(admin.user)
+    target = world.objects["a"]["membership"]
+    before = world.snapshot(world.a)
+    response = client.post(
+        reverse("accounts:change_unit", args=[target.pk]), {"unit": world.objects["b"]["unit"].pk}
+    )
+    assert response.status_code == 404
+    after = world.snapshot(world.a)
+    assert after[:3] == before[:3]  # only the denial was recorded
+
+
+def test_an_auditor_reads_and_never_writes(world, client):
+    auditor = world.a_members[Role.AUDITOR]
+    before = world.snapshot(world.a)
+    for name in all_routes():
+        if name in SELF_SERVICE or name.startswith(("account_", "mfa_")):
+            continue
+        client.force_login(auditor.user)
+        url = world.url(name, "a")
+        form = {"role": Role.ADMINISTRATOR, "email": "x@a.example", "name": "Auditor unit"}
+        response = client.post(url, data=form)
+        assert response.status_code == 403, f"auditor POST {url} ({name}) -> {response.status_code}"
+        assert "Auditors can read the record but not change anything." in response.content.decode()
+    after = world.snapshot(world.a)
+    assert after[:3] == before[:3]

@@ -67,17 +67,17 @@ class AgencyMiddleware:
         wanted = request.session.get(MEMBERSHIP_KEY)
         membership = next((m for m in memberships if m.pk == wanted), None)
         if membership is None:
-            if not memberships:
-                return _end_session(
-                    request,
-                    _("You are not a member of any agency on SMC. Ask an administrator."),
-                )
             if wanted is not None:
                 return _end_session(
                     request,
                     _("Your membership has changed, so you have been signed out. "
                       "Sign in again to continue."),
                 )  # fmt: skip
+            if not memberships:
+                return _end_session(
+                    request,
+                    _("You are not a member of any agency on SMC. Ask an administrator."),
+                )
             membership = memberships[0]
             request.session[MEMBERSHIP_KEY] = membership.pk
         request.membership, request.agency = membership, membership.agency

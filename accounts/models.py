@@ -142,7 +142,10 @@ class Invitation(AgencyData):
     email = models.EmailField(_("email"))
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.USER)
     unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT)
-    invited_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    # None when the operator invited an agency's first administrator.
+    invited_by = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField()

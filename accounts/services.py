@@ -277,7 +277,7 @@ def change_role(*, administrator: Membership, membership: Membership, role: str)
         return membership
     if membership.role == Role.ADMINISTRATOR and not _other_active_administrators(membership):
         raise AccountsError(
-            _("%s is the agency's only administrator. Make someone else administrator first.")
+            _("%s is the agency’s only administrator. Make someone else administrator first.")
             % membership.user
         )
     before = membership.role
@@ -311,7 +311,7 @@ def remove_membership(*, administrator: Membership, membership: Membership) -> M
     if membership.pk == administrator.pk:
         raise AccountsError(_("You cannot remove yourself. Ask another administrator."))
     if membership.role == Role.ADMINISTRATOR and not _other_active_administrators(membership):
-        raise AccountsError(_("The agency's only administrator cannot be removed."))
+        raise AccountsError(_("The agency’s only administrator cannot be removed."))
     membership.is_active, membership.removed_at = False, timezone.now()
     membership.save(update_fields=["is_active", "removed_at"])
     record_event(actor=administrator, action=Action.MEMBERSHIP_REMOVED, subject=membership)

@@ -6,6 +6,7 @@ real ones. Transactional tests (live server, browser) are cleaned up as the owne
 because the app role may not TRUNCATE and the record refuses it.
 """
 
+import contextvars
 import os
 
 import dj_database_url
@@ -13,10 +14,19 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.test import Client
 from django.test.utils import setup_databases, teardown_databases
+from django_scopes.state import state as scope_state
 
 from smc.tenancy import agency_scope
 from tests.factories import make_agency, make_member
+
+# Each pytest-xdist worker gets its own Redis database for the cache, so one worker's
+# clean-up (a FLUSHDB) never wipes another's login-failure counts mid-test.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+settings.CACHES["default"]["LOCATION"] = (
+    settings.REDIS_URL.rsplit("/", 1)[0] + f"/{1 + int(_worker or 0)}"
+)
 
 # Tables that Django fills once at migrate time and caches in memory: keep them.
 KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
@@ -101,6 +111,33 @@ def _fresh_cache():
 
     yield
     cache.clear()
+
+
+class ScopelessClient(Client):
+    """A test client whose requests start with no agency scope, as real requests do.
+
+    Without this, the scope a test holds open (the `agency` fixture) would leak into
+    the request and hide bugs that production would show."""
+
+    def request(self, **request):
+        return _without_scope(super().request, **request)
+
+    def force_login(self, user, backend=None):
+        return _without_scope(super().force_login, user, backend)
+
+    def logout(self):
+        return _without_scope(super().logout)
+
+
+def _without_scope(function, *args, **kwargs):
+    context = contextvars.copy_context()
+    context.run(scope_state.set, None)
+    return context.run(function, *args, **kwargs)
+
+
+@pytest.fixture
+def client():
+    return ScopelessClient()
 
 
 @pytest.fixture

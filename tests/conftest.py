@@ -8,6 +8,9 @@ because the app role may not TRUNCATE and the record refuses it.
 
 import contextvars
 import os
+import subprocess
+import sys
+import time
 
 import dj_database_url
 import psycopg
@@ -18,6 +21,7 @@ from django.test import Client
 from django.test.utils import setup_databases, teardown_databases
 from django_scopes.state import state as scope_state
 
+from smc.celery import app as celery_app
 from smc.tenancy import agency_scope
 from tests.factories import make_agency, make_member
 
@@ -27,6 +31,12 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
 settings.CACHES["default"]["LOCATION"] = (
     settings.REDIS_URL.rsplit("/", 1)[0] + f"/{1 + int(_worker or 0)}"
 )
+
+# Likewise its own broker database, so a worker started by one xdist worker never takes
+# another's tasks.
+BROKER_URL = settings.REDIS_URL.rsplit("/", 1)[0] + f"/{9 + int(_worker or 0)}"
+settings.CELERY_BROKER_URL = BROKER_URL
+celery_app.conf.broker_url = BROKER_URL
 
 # Tables that Django fills once at migrate time and caches in memory: keep them.
 KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
@@ -102,6 +112,61 @@ def transactional_db(django_db_setup, django_db_blocker):
     finally:
         clean_database()
         django_db_blocker.restore()
+
+
+def test_database_url() -> str:
+    """DATABASE_URL naming the test database, as the app role, for child processes."""
+    from urllib.parse import urlsplit
+
+    name = connections["default"].settings_dict["NAME"]
+    return urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}").geturl()
+
+
+def child_environment(**extra) -> dict:
+    return dict(
+        os.environ,
+        DATABASE_URL=test_database_url(),
+        REDIS_URL=BROKER_URL,
+        SMC_DB_ROLE="app",
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path):
+    """A real Celery worker process on the test database and this xdist worker's broker."""
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "smc", "worker", "--pool", "solo",
+             "--loglevel", "INFO", "--without-mingle", "--without-gossip",
+             "--hostname", f"test-{_worker}@%h"],
+            env=child_environment(), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for(lambda: "ready." in log_path.read_text(), what="the Celery worker to start",
+                 process=process)  # fmt: skip
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for(condition, *, what: str, timeout: float = 30, process=None):
+    """Poll until condition() is true; fail with what we were waiting for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"gave up waiting for {what}: the process exited ({process.returncode})")
+        time.sleep(0.05)
+    pytest.fail(f"gave up waiting for {what} after {timeout} s")
 
 
 @pytest.fixture(autouse=True)

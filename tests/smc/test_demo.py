@@ -1,0 +1,87 @@
+"""`make demo`: one process tree on fresh embedded servers, stopped cleanly by Ctrl-C."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+from tests.conftest import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+# The demo must start from nothing: none of the test run's servers or keys.
+DROPPED = ("DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL", "SECRET_KEY", "SMC_TOKEN_KEYS",
+           "SMC_EMBEDDED_DIR", "SMC_DB_ROLE", "DJANGO_SETTINGS_MODULE")  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _processes_using(folder: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["pid"]):
+        try:
+            in_environment = process.environ().get("SMC_DATA_DIR") == str(folder)
+            if in_environment or str(folder) in " ".join(process.cmdline()):
+                found.append(process)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def test_the_demo_runs_the_product_and_ctrl_c_stops_all_of_it(tmp_path):
+    folder, port = tmp_path / "demo-data", _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED}
+    env.update(SMC_DATA_DIR=str(folder), SMC_HTTPS="false", PYTHONUNBUFFERED="1")
+    log_path = tmp_path / "demo.log"
+    with open(log_path, "w") as log:
+        demo = subprocess.Popen(
+            [sys.executable, "manage.py", "run_demo", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_for(lambda: "SMC is running at" in log_path.read_text(), what="the demo",
+                 timeout=120, process=demo)  # fmt: skip
+        output = log_path.read_text()
+        assert f"http://127.0.0.1:{port}/" in output
+        for username in ("admin", "pio", "officer", "auditor"):
+            assert re.search(rf"^\s+{username}\s", output, re.M), f"{username} not printed"
+
+        base = f"http://127.0.0.1:{port}"
+        browser = requests.Session()
+
+        def login_page_answers():
+            try:
+                return browser.get(f"{base}/login/", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(login_page_answers, what="the web server", timeout=60, process=demo)
+        token = browser.cookies.get("csrftoken")
+        home = browser.post(f"{base}/login/", data={"login": "admin", "password": "demo",
+                                                    "csrfmiddlewaretoken": token})  # fmt: skip
+        assert home.status_code == 200 and "Metro City Police" in home.text
+        assert "Hello, Alex Admin" in home.text
+        wait_for(lambda: "celery@" in log_path.read_text() and " ready." in log_path.read_text(),
+                 what="the Celery worker", timeout=60, process=demo)  # fmt: skip
+        assert "beat: Starting..." in log_path.read_text()
+        assert _processes_using(folder), "the embedded servers should be running"
+    finally:
+        os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        demo.wait(60)
+    assert demo.returncode == 0, log_path.read_text()[-3000:]
+    assert "Stopped." in log_path.read_text()
+    deadline = time.monotonic() + 20
+    while _processes_using(folder) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [(p.pid, " ".join(p.cmdline())[:80]) for p in _processes_using(folder)]
+    assert left == [], f"still running after Ctrl-C: {left}"

@@ -1,3 +1,6 @@
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
+from allauth.mfa.totp.internal.auth import TOTP
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.utils.translation import gettext_lazy as _
@@ -72,3 +75,20 @@ class MfaPolicyForm(forms.Form):
 
 class SwitchAgencyForm(forms.Form):
     membership = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ActivateTOTPForm(AllauthActivateTOTPForm):
+    """allauth's TOTP set-up form, burning the code it accepts.
+
+    allauth checks the set-up code but does not mark it used, so the same code would
+    sign in again within its 30 s window; a one-time code must work once (RFC 6238 §5.2).
+    Wired in by settings.MFA_FORMS.
+    """
+
+    def clean_code(self):
+        code = super().clean_code()
+        # allauth keeps "used" codes in the cache under the authenticator's user.
+        TOTP(Authenticator(user_id=self.user.pk, type=Authenticator.Type.TOTP))._mark_code_used(
+            code
+        )
+        return code

@@ -141,6 +141,7 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("SMC_MFA_ISSUER", "SMC")
+MFA_FORMS = {"activate_totp": "accounts.forms.ActivateTOTPForm"}
 
 
 # Idle expiry: the cookie lives SMC_SESSION_IDLE_MINUTES past the last request.

@@ -67,3 +67,40 @@ def test_the_policy_is_set_by_an_administrator_and_recorded(client, agency, admi
     assert agency.mfa_required_roles == [Role.SUPERVISOR, Role.USER]
     event = AuditEvent.objects.get(action=Action.MFA_POLICY_CHANGED)
     assert event.details == {"before": [], "after": ["supervisor", "user"]}
+
+
+def test_a_recovery_code_signs_in_once(client, agency, password):
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    officer = make_member(agency, username="olive", password=password)
+    TOTP.activate(officer.user, SECRET)
+    [spare, *_] = RecoveryCodes.activate(officer.user).get_unused_codes()
+    client.post(reverse("account_login"), {"login": "olive", "password": password})
+    assert client.post(reverse("mfa_authenticate"), {"code": spare}).status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+    client.post(reverse("account_logout"))
+    client.post(reverse("account_login"), {"login": "olive", "password": password})
+    again = client.post(reverse("mfa_authenticate"), {"code": spare})
+    assert "Incorrect code." in again.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_code_that_enrolled_the_app_cannot_sign_in_again(client, agency, password):
+    officer = make_member(agency, username="olive", password=password)
+    client.post(reverse("account_login"), {"login": "olive", "password": password})
+    page = client.get(reverse("mfa_activate_totp"))
+    secret = page.context["form"].secret
+    enrol = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    assert client.post(reverse("mfa_activate_totp"), {"code": enrol}).status_code == 302
+    client.post(reverse("account_logout"))
+    client.post(reverse("account_login"), {"login": "olive", "password": password})
+    replay = client.post(reverse("mfa_authenticate"), {"code": enrol})
+    assert "Incorrect code." in replay.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert officer.user.authenticator_set.filter(type="totp").exists()
+
+
+def test_the_sign_in_page_does_not_offer_sign_up(client, db):
+    body = client.get(reverse("account_login")).content.decode()
+    assert "sign up" not in body.lower()
+    assert "Accounts are by invitation" in body

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.models import Invitation, Membership, Role, Unit, User, hash_token
+from accounts.models import Invitation, Membership, Unit, User, hash_token
 from smc.errors import NotFound
 from smc.tenancy import every_agency
 
@@ -61,7 +61,9 @@ def get_unit_for(viewer: Membership, unit_id: int | str | None) -> Unit | None:
     """A unit chosen in a form; None for "no unit". Another agency's id is NotFound."""
     if unit_id in (None, ""):
         return None
-    unit = Unit.objects.filter(agency=viewer.agency, pk=unit_id).first()
+    unit = None
+    if str(unit_id).isdigit():
+        unit = Unit.objects.filter(agency=viewer.agency, pk=int(unit_id)).first()
     if unit is None:
         raise NotFound(_("That unit does not exist."))
     return unit
@@ -90,7 +92,3 @@ def invitation_by_token(token: str) -> Invitation:
     if invitation is None:
         raise NotFound(_("This invitation link is not valid. Check that you copied all of it."))
     return invitation
-
-
-def role_choices_for(viewer: Membership) -> list[tuple[str, str]]:
-    return list(Role.choices)

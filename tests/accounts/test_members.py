@@ -80,3 +80,13 @@ def test_the_member_list_shows_the_agency_people(client, agency, admin):
     body = client.get(reverse("accounts:member_list")).content.decode()
     assert "olive" in body and "alex" in body
     assert Membership.objects.count() == 2
+
+
+def test_a_garbage_unit_id_is_not_found_not_an_error(client, agency, admin):
+    officer = make_member(agency, username="olive")
+    client.force_login(admin.user)
+    response = client.post(reverse("accounts:change_unit", args=[officer.pk]), {"unit": "1; --"})
+    assert response.status_code == 404
+    assert "That unit does not exist." in response.content.decode()
+    officer.refresh_from_db()
+    assert officer.unit is None

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "smc",
     "accounts",
+    "platforms",
     "audit",
 ]
 

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from platforms.adapters import PLATFORMS
@@ -7,7 +9,11 @@ from tests.platforms.contract import SimClient, load_harness
 _running: dict[str, tuple] = {}
 
 
-@pytest.fixture(params=PLATFORMS)
+# SMC_CONTRACT_PLATFORMS=x,bluesky runs the suite for some platforms only (development).
+_CHOSEN = [p for p in os.environ.get("SMC_CONTRACT_PLATFORMS", "").split(",") if p] or PLATFORMS
+
+
+@pytest.fixture(params=_CHOSEN)
 def harness(request):
     return load_harness(request.param)
 

@@ -25,7 +25,9 @@ class AuditEvent(models.Model):
     on_behalf_of_id = models.BigIntegerField(null=True)
     on_behalf_of_label = models.CharField(max_length=200, blank=True)
 
-    action = models.CharField(max_length=80, choices=Action.choices)
+    # Not a choices field: audit.actions.Action is the list (record_event refuses others),
+    # and a new action must not need a migration of the record.
+    action = models.CharField(max_length=80)
     object_type = models.CharField(max_length=80, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_label = models.CharField(max_length=200, blank=True)
@@ -59,6 +61,13 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return Action(self.action).label
+        except ValueError:
+            return self.action
 
 
 class ChainHead(models.Model):

@@ -240,6 +240,25 @@ SMC_TOKEN_KEYS = env_list("SMC_TOKEN_KEYS", [])
 if not SMC_TOKEN_KEYS:
     raise ImproperlyConfigured("SMC_TOKEN_KEYS must name at least one key.")
 
+# Where each platform's API lives (platform-apis.md §0.1). Tests and the demo point them
+# at the local simulators; Mastodon instances and Bluesky PDSes are per channel.
+SMC_PLATFORM_BASES = {
+    "FB_WWW_BASE": env_str("FB_WWW_BASE", "https://www.facebook.com"),
+    "FB_GRAPH_BASE": env_str("FB_GRAPH_BASE", "https://graph.facebook.com"),
+    "X_WWW_BASE": env_str("X_WWW_BASE", "https://x.com"),
+    "X_API_BASE": env_str("X_API_BASE", "https://api.x.com"),
+    "GOOGLE_ACCOUNTS_BASE": env_str("GOOGLE_ACCOUNTS_BASE", "https://accounts.google.com"),
+    "GOOGLE_OAUTH_BASE": env_str("GOOGLE_OAUTH_BASE", "https://oauth2.googleapis.com"),
+    "YOUTUBE_API_BASE": env_str("YOUTUBE_API_BASE", "https://youtube.googleapis.com"),
+    "BSKY_SERVICE": env_str("BSKY_SERVICE", "https://bsky.social"),
+}
+# SMC's OAuth client registrations (an operator creates them on each platform).
+SMC_OAUTH_CLIENTS = {
+    "facebook": (env_str("SMC_FACEBOOK_CLIENT_ID", ""), env_str("SMC_FACEBOOK_CLIENT_SECRET", "")),
+    "x": (env_str("SMC_X_CLIENT_ID", ""), env_str("SMC_X_CLIENT_SECRET", "")),
+    "youtube": (env_str("SMC_GOOGLE_CLIENT_ID", ""), env_str("SMC_GOOGLE_CLIENT_SECRET", "")),
+}
+
 # --- Time, language, static ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("SMC_TIME_ZONE", "UTC")

@@ -43,3 +43,22 @@ def make_member(
         unit=unit,
         actor_label="test",
     )
+
+
+def make_channel(agency: Agency, *, platform: str = "x", name: str | None = None,
+                 secrets: dict | None = None, administrator=None, **fields):  # fmt: skip
+    """A connected channel, stored through the connect service (secrets encrypted)."""
+    from platforms.adapters.base import ConnectedAccount
+    from platforms.services import connect_channel
+
+    number = next(_numbers)
+    administrator = administrator or make_member(agency, role=Role.ADMINISTRATOR)
+    account = ConnectedAccount(
+        account_id=fields.pop("account_id", f"acct-{number}"),
+        handle=fields.pop("handle", f"handle{number}"),
+        display_name=name or f"Channel {number}",
+        secrets=secrets if secrets is not None else {"access_token": f"token-{number}"},
+        **fields,
+    )
+    with agency_scope(agency):
+        return connect_channel(administrator=administrator, platform=platform, account=account)

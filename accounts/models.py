@@ -47,6 +47,13 @@ class Agency(models.Model):
         blank=True,
         verbose_name=_("roles that must use two-factor sign-in"),
     )
+    # C3: what every channel's public profile must say and link to.
+    website = models.URLField(_("website"), blank=True)
+    profile_statement = models.CharField(
+        _("statement every profile must carry"),
+        max_length=300,
+        default="Not monitored 24/7 — in an emergency call 911",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

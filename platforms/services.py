@@ -147,3 +147,48 @@ def connect_channel(*, administrator, platform: str, account) -> Channel:
     record_event(actor=administrator, action=Action.CHANNEL_CONNECTED, subject=channel,
                  details={"reconnected": reconnected})  # fmt: skip
     return channel
+
+
+def check_compliance(*, channel: Channel) -> Channel:
+    """C3: read the channel's public profile and store what it lacks.
+
+    Raises RetryLater for the task to retry; a dead credential marks the channel."""
+    from platforms.adapters.base import NeedsReconnect, Rejected
+    from platforms.compliance import profile_problems
+    from platforms.credentials import get_adapter
+
+    try:
+        profile = get_adapter(channel).read_profile()
+    except CredentialUnreadable as error:
+        report_unreadable_credential(channel=channel, error=error)
+        return channel
+    except NeedsReconnect as error:
+        return mark_needs_reconnect(channel=channel, reason=error.reason)
+    except Rejected as error:
+        problems = [f"SMC could not read the profile: {error.reason}"]
+    else:
+        agency = channel.agency
+        problems = profile_problems(
+            profile,
+            agency_name=agency.name,
+            statement=agency.profile_statement,
+            website=agency.website,
+        )
+    Channel.objects.filter(pk=channel.pk).update(
+        compliance_problems=problems, compliance_checked_at=timezone.now()
+    )
+    channel.refresh_from_db()
+    return channel
+
+
+@transaction.atomic
+def disconnect_channel(*, administrator, channel: Channel) -> Channel:
+    """Stop using a channel and forget its credentials; its record stays."""
+    channel = Channel.objects.select_for_update().get(pk=channel.pk)
+    if channel.status == Channel.Status.DISCONNECTED:
+        raise ChannelError("This channel is disconnected already.")
+    ChannelSecret.objects.filter(channel=channel).delete()
+    channel.status, channel.status_reason = Channel.Status.DISCONNECTED, ""
+    channel.save(update_fields=["status", "status_reason"])
+    record_event(actor=administrator, action=Action.CHANNEL_DISCONNECTED, subject=channel)
+    return channel

@@ -218,6 +218,10 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(embedded.data_dir() / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "check-channel-compliance": {
+        "task": "platforms.tasks.check_every_channel_compliance",
+        "schedule": env_int("SMC_COMPLIANCE_CHECK_SECONDS", 86400, minimum=60),
+    },
     "verify-audit-chains": {
         "task": "audit.tasks.verify_audit_chains",
         "schedule": env_int("SMC_AUDIT_VERIFY_SECONDS", 3600, minimum=10),

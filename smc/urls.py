@@ -7,6 +7,7 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("", include("allauth.urls")),
     path("accounts/", include("accounts.urls")),
+    path("channels/", include("platforms.urls")),
     path("record/", include("audit.urls")),
 ]
 

@@ -9,7 +9,8 @@ from accounts.services import invite_member
 from audit.actions import Action
 from audit.models import AuditEvent
 from smc.tenancy import agency_scope
-from tests.factories import make_agency, make_member, make_unit
+from platforms.models import Channel
+from tests.factories import make_agency, make_channel, make_member, make_unit
 
 # How to fill each route's arguments from one agency's objects.
 OBJECT_ROUTES = {
@@ -19,6 +20,8 @@ OBJECT_ROUTES = {
     "accounts:remove_member": {"membership_id": "membership"},
     "accounts:withdraw_invitation": {"invitation_id": "invitation"},
     "audit:event_detail": {"event_id": "event"},
+    "platforms:channel_detail": {"channel_id": "channel"},
+    "platforms:disconnect": {"channel_id": "channel"},
 }
 # Routes keyed by a secret rather than an id: a forged key must find nothing.
 SECRET_ROUTES = {
@@ -44,6 +47,7 @@ PLAIN_ROUTES = {
     "accounts:switch_agency", "accounts:my_account", "accounts:member_list",
     "accounts:invitation_list", "accounts:unit_list", "accounts:security_settings",
     "audit:event_list", "audit:chain_status",
+    "platforms:channel_list",
 }  # fmt: skip
 # Views that only change the signed-in person's own login or session.
 SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation"}
@@ -95,14 +99,18 @@ class World:
                 administrator=a_admin, email="someone@alpha.example", role=Role.USER
             )
             a_event = AuditEvent.objects.order_by("seq").first()
+        b_channel = make_channel(self.b, name="Bravo Hidden Channel", administrator=b_admin)
+        a_channel = make_channel(self.a, name="Alpha channel", administrator=a_admin)
         self.objects = {
             "b": {"membership": b_person, "invitation": b_invitation, "event": b_event,
-                  "unit": b_unit},
+                  "unit": b_unit, "channel": b_channel},
             "a": {"membership": self.a_members[Role.USER], "invitation": a_invitation,
-                  "event": a_event, "unit": make_unit(self.a, name="Alpha unit")},
+                  "event": a_event, "unit": make_unit(self.a, name="Alpha unit"),
+                  "channel": a_channel},
         }  # fmt: skip
         self.markers = ["Bravo Secret Agency", "Bravo Hidden Unit", "bravo_person",
-                        "bravo@bravo.example", "invitee@bravo.example"]  # fmt: skip
+                        "bravo@bravo.example", "invitee@bravo.example",
+                        "Bravo Hidden Channel"]  # fmt: skip
 
     def url(self, name, side):
         objects = self.objects[side]
@@ -135,6 +143,7 @@ class World:
                 sorted(Membership.objects.values_list("pk", "role", "is_active", "unit_id")),
                 sorted(Unit.objects.values_list("pk", "name", "parent_id")),
                 sorted(Invitation.objects.values_list("pk", "revoked_at", "accepted_at")),
+                sorted(Channel.objects.values_list("pk", "status")),
                 AuditEvent.objects.count(),
             )
 
@@ -197,7 +206,7 @@ def test_a_forged_unit_in_a_form_changes_nothing(world, client):
     )
     assert response.status_code == 404
     after = world.snapshot(world.a)
-    assert after[:3] == before[:3]  # only the denial was recorded
+    assert after[:4] == before[:4]  # only the denial was recorded
 
 
 def test_an_auditor_reads_and_never_writes(world, client):
@@ -213,4 +222,4 @@ def test_an_auditor_reads_and_never_writes(world, client):
         assert response.status_code == 403, f"auditor POST {url} ({name}) -> {response.status_code}"
         assert "Auditors can read the record but not change anything." in response.content.decode()
     after = world.snapshot(world.a)
-    assert after[:3] == before[:3]
+    assert after[:4] == before[:4]

@@ -1,0 +1,50 @@
+"""Reading channels."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from platforms.models import Channel
+from smc.errors import NotFound
+from smc.tenancy import every_agency
+
+
+def channels(*, viewer, search: str = "", platform: str = "", status: str = "",
+             compliance: str = "") -> QuerySet[Channel]:  # fmt: skip
+    found = Channel.objects.filter(agency=viewer.agency)
+    if search:
+        found = found.filter(Q(name__icontains=search) | Q(handle__icontains=search))
+    if platform:
+        found = found.filter(platform=platform)
+    if status == "rate_limited":
+        from django.utils import timezone
+
+        found = found.filter(rate_limited_until__gt=timezone.now())
+    elif status:
+        found = found.filter(status=status)
+    if compliance == "short":
+        found = found.exclude(compliance_problems=[])
+    elif compliance == "ok":
+        found = found.filter(compliance_problems=[], compliance_checked_at__isnull=False)
+    return found.select_related("connected_by__user").order_by("platform", "name", "pk")
+
+
+def get_channel_for(viewer, channel_id: int) -> Channel:
+    channel = Channel.objects.filter(agency=viewer.agency, pk=channel_id).first()
+    if channel is None:
+        raise NotFound(_("That channel does not exist."))
+    return channel
+
+
+def channel_by_id(channel_id: int) -> Channel | None:
+    """Inside a task's agency scope: the channel, if it still exists there."""
+    return Channel.objects.filter(pk=channel_id).select_related("agency").first()
+
+
+def connected_channel_ids_everywhere() -> list[tuple[int, int]]:
+    """The daily compliance sweep covers every agency: it only lists ids."""
+    with every_agency():
+        return list(
+            Channel.objects.filter(status=Channel.Status.CONNECTED).values_list("agency_id", "pk")
+        )

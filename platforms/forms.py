@@ -22,3 +22,29 @@ class ChannelFilterForm(forms.Form):
             + list(Channel.Status.choices)
             + [("rate_limited", _("Rate-limited now"))]
         )
+
+
+class MastodonInstanceForm(forms.Form):
+    instance = forms.CharField(
+        label=_("Mastodon instance"),
+        max_length=200,
+        help_text=_("The server the account lives on, e.g. mastodon.social."),
+        widget=forms.TextInput(attrs={"placeholder": "mastodon.social", "autocomplete": "url"}),
+    )
+
+
+class BlueskyLoginForm(forms.Form):
+    identifier = forms.CharField(
+        label=_("Bluesky handle"),
+        max_length=253,
+        widget=forms.TextInput(attrs={"placeholder": "metropd.bsky.social", "autocomplete": "off"}),
+    )
+    app_password = forms.CharField(
+        label=_("App password"),
+        max_length=100,
+        help_text=_(
+            "Create one in Bluesky: Settings → Privacy and security → App passwords. "
+            "Never the account's own password."
+        ),  # fmt: skip
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )

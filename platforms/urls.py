@@ -8,4 +8,9 @@ urlpatterns = [
     path("", views.channel_list, name="channel_list"),
     path("<int:channel_id>/", views.channel_detail, name="channel_detail"),
     path("<int:channel_id>/disconnect/", views.disconnect, name="disconnect"),
+    path("connect/", views.connect_choose, name="connect"),
+    path("connect/mastodon/", views.connect_mastodon, name="connect_mastodon"),
+    path("connect/bluesky/", views.connect_bluesky, name="connect_bluesky"),
+    path("connect/<str:platform>/start/", views.connect_start, name="connect_start"),
+    path("connect/<str:platform>/callback/", views.connect_callback, name="connect_callback"),
 ]

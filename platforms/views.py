@@ -9,8 +9,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
-from platforms import selectors, services
-from platforms.forms import ChannelFilterForm
+from platforms import connect, selectors, services
+from platforms.forms import BlueskyLoginForm, ChannelFilterForm, MastodonInstanceForm
+from platforms.models import Platform
 
 administrator_only = role_required(Role.ADMINISTRATOR)
 
@@ -45,3 +46,95 @@ def disconnect(request, channel_id):
     else:
         messages.success(request, _("%s is disconnected. Its credentials are deleted.") % channel)
     return redirect("platforms:channel_detail", channel_id=channel.pk)
+
+
+PENDING_KEY = "smc_channel_connect"
+
+
+@login_required
+@administrator_only
+def connect_choose(request):
+    return render(
+        request,
+        "platforms/connect.html",
+        {"mastodon_form": MastodonInstanceForm(), "bluesky_form": BlueskyLoginForm()},
+    )
+
+
+@login_required
+@administrator_only
+def connect_start(request, platform):
+    # A link, not a form: the browser then follows our redirect to the platform, which
+    # the Content-Security-Policy's form-action 'self' would refuse after a form.
+    try:
+        authorize_url, pending = connect.start_connect(
+            administrator=request.membership, platform=platform
+        )
+    except services.ChannelError as error:
+        messages.error(request, error.message)
+        return redirect("platforms:connect")
+    request.session[PENDING_KEY] = pending.as_session()
+    return redirect(authorize_url)
+
+
+@require_POST
+@login_required
+@administrator_only
+def connect_mastodon(request):
+    form = MastodonInstanceForm(request.POST)
+    if form.is_valid():
+        try:
+            authorize_url, pending = connect.start_connect(
+                administrator=request.membership,
+                platform=Platform.MASTODON,
+                instance_url=form.cleaned_data["instance"],
+            )
+        except services.ChannelError as error:
+            form.add_error("instance", error.message)
+        else:
+            request.session[PENDING_KEY] = pending.as_session()
+            context = {"authorize_url": authorize_url, "instance": pending.instance}
+            return render(request, "platforms/connect_continue.html", context)
+    context = {"mastodon_form": form, "bluesky_form": BlueskyLoginForm()}
+    return render(request, "platforms/connect.html", context, status=400)
+
+
+@require_POST
+@login_required
+@administrator_only
+def connect_bluesky(request):
+    form = BlueskyLoginForm(request.POST)
+    if form.is_valid():
+        try:
+            channel = connect.connect_bluesky(
+                administrator=request.membership,
+                identifier=form.cleaned_data["identifier"],
+                app_password=form.cleaned_data["app_password"],
+            )
+        except services.ChannelError as error:
+            form.add_error("app_password", error.message)
+        else:
+            messages.success(request, _("%s is connected.") % channel)
+            return redirect("platforms:channel_detail", channel_id=channel.pk)
+    context = {"mastodon_form": MastodonInstanceForm(), "bluesky_form": form}
+    return render(request, "platforms/connect.html", context, status=400)
+
+
+@login_required
+@administrator_only
+def connect_callback(request, platform):
+    saved = request.session.pop(PENDING_KEY, None)
+    pending = connect.Pending(**saved) if saved else None
+    try:
+        channels = connect.finish_connect(
+            administrator=request.membership,
+            pending=pending,
+            platform=platform,
+            callback_url=request.build_absolute_uri(),
+        )
+    except services.ChannelError as error:
+        messages.error(request, error.message)
+        return redirect("platforms:connect")
+    for channel in channels:
+        messages.success(request, _("%s is connected.") % channel)
+    return redirect("platforms:channel_list")

@@ -33,6 +33,11 @@ ALLAUTH_KEY_ROUTES = {
     "account_confirm_email": {"key": "forged-key"},
     "account_reset_password_from_key": {"uidb36": "user_id_b36", "key": "forged-key"},
 }
+# Routes whose URL names a platform, not an object: as plain routes below.
+PLATFORM_ROUTES = {
+    "platforms:connect_start": {"platform": "x"},
+    "platforms:connect_callback": {"platform": "x"},
+}
 # Routes with no object in the URL: they must show nothing of another agency.
 PLAIN_ROUTES = {
     "home", "health",
@@ -47,7 +52,8 @@ PLAIN_ROUTES = {
     "accounts:switch_agency", "accounts:my_account", "accounts:member_list",
     "accounts:invitation_list", "accounts:unit_list", "accounts:security_settings",
     "audit:event_list", "audit:chain_status",
-    "platforms:channel_list",
+    "platforms:channel_list", "platforms:connect", "platforms:connect_mastodon",
+    "platforms:connect_bluesky",
 }  # fmt: skip
 # Views that only change the signed-in person's own login or session.
 SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation"}
@@ -69,7 +75,13 @@ def all_routes():
 
 
 def test_the_walker_knows_every_route():
-    known = set(OBJECT_ROUTES) | set(SECRET_ROUTES) | set(ALLAUTH_KEY_ROUTES) | PLAIN_ROUTES
+    known = (
+        set(OBJECT_ROUTES)
+        | set(SECRET_ROUTES)
+        | set(ALLAUTH_KEY_ROUTES)
+        | set(PLATFORM_ROUTES)
+        | PLAIN_ROUTES
+    )
     unknown = [name for name in all_routes() if name not in known]
     assert unknown == [], f"teach tests/smc/test_route_walker.py these routes: {unknown}"
 
@@ -127,7 +139,7 @@ class World:
                 else:
                     kwargs[arg] = source
         else:
-            kwargs = {}
+            kwargs = PLATFORM_ROUTES.get(name, {})
         return reverse(name, kwargs=kwargs)
 
     def forged_form(self):

@@ -26,7 +26,12 @@ def _aad(channel: Channel, field: str) -> bytes:
 
 def store_secrets(*, channel: Channel, secrets: dict[str, str]) -> None:
     """Encrypt and store (or replace) credential fields of a channel."""
+    from django.utils import timezone
+
     with transaction.atomic():
+        # When the credential last changed (a connect or a refresh), for the sweep that
+        # refreshes tokens before they expire. A fact about the secret, not the secret.
+        Channel.objects.filter(pk=channel.pk).update(secrets_changed_at=timezone.now())
         for field, value in secrets.items():
             sealed = seal(value, aad=_aad(channel, field))
             ChannelSecret.objects.update_or_create(
@@ -77,5 +82,9 @@ def credentials_for(channel: Channel) -> ChannelCredentials:
 
 
 def get_adapter(channel: Channel, **options) -> PlatformAdapter:
-    """house-style §13: the one way to talk to a platform."""
+    """house-style §13: the one way to talk to a platform. Workers share one rate book
+    in Redis, so a limit one of them has seen stops the others too."""
+    from platforms.ratebook import RedisRateBook
+
+    options.setdefault("rate_book", RedisRateBook())
     return get_adapter_class(channel.platform)(credentials_for(channel), **options)

@@ -40,6 +40,7 @@ class Channel(AgencyData):
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     connected_at = models.DateTimeField(default=timezone.now)
+    secrets_changed_at = models.DateTimeField(null=True, blank=True)
     compliance_checked_at = models.DateTimeField(null=True, blank=True)
     compliance_problems = models.JSONField(default=list, blank=True)
 

@@ -48,3 +48,23 @@ def connected_channel_ids_everywhere() -> list[tuple[int, int]]:
         return list(
             Channel.objects.filter(status=Channel.Status.CONNECTED).values_list("agency_id", "pk")
         )
+
+
+# Platforms whose access tokens expire and are renewed with a refresh credential.
+REFRESHING = ("x", "youtube", "bluesky")
+
+
+def channels_to_refresh_everywhere(*, older_than_minutes: int = 30) -> list[tuple[int, int]]:
+    """The refresh sweep covers every agency: it only lists ids."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    with every_agency():
+        return list(
+            Channel.objects.filter(status=Channel.Status.CONNECTED, platform__in=REFRESHING)
+            .filter(Q(secrets_changed_at__lt=cutoff) | Q(secrets_changed_at__isnull=True))
+            .values_list("agency_id", "pk")
+        )

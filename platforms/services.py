@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.actions import Action, Outcome
 from audit.actors import system_actor
@@ -34,7 +40,8 @@ def _clock_actor(channel: Channel, label: str = "system"):
 
 @transaction.atomic
 def mark_needs_reconnect(*, channel: Channel, reason: str) -> Channel:
-    """C2: a dead credential stops all calls until an administrator reconnects."""
+    """C2: a dead credential stops all calls until an administrator reconnects; the
+    agency's administrators are told by email."""
     channel = Channel.objects.select_for_update().get(pk=channel.pk)
     if channel.status == Channel.Status.NEEDS_RECONNECT:
         return channel
@@ -42,7 +49,54 @@ def mark_needs_reconnect(*, channel: Channel, reason: str) -> Channel:
     channel.save(update_fields=["status", "status_reason"])
     record_event(actor=_clock_actor(channel), action=Action.CHANNEL_NEEDS_RECONNECT,
                  subject=channel, outcome=Outcome.FAILURE, reason=reason)  # fmt: skip
+    recipients = administrator_emails(channel.agency)
+    subject = _("%s needs to be reconnected") % channel
+    body = _(
+        "SMC can no longer use %(channel)s: %(reason)s\n\nUntil an administrator reconnects "
+        "it (Channels → %(channel)s → Connect again), nothing is published to it and its "
+        "comments are not read.\n%(url)s"
+    ) % {"channel": channel, "reason": reason, "url": settings.SMC_BASE_URL.rstrip("/")
+         + reverse("platforms:channel_detail", args=[channel.pk])}  # fmt: skip
+    if recipients:
+        transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
     return channel
+
+
+def administrator_emails(agency) -> list[str]:
+    from accounts.models import Membership, Role
+
+    return list(
+        Membership.objects.filter(agency=agency, role=Role.ADMINISTRATOR, is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+
+
+def call_platform(channel: Channel, operation):
+    """Run `operation(adapter)` for a channel and keep the channel's status true to what
+    the platform said: a dead credential marks it, a rate limit shows until when.
+    Adapter errors are re-raised for the caller to decide what happens to its work."""
+    from platforms.adapters.base import NeedsReconnect, RetryLater
+    from platforms.credentials import get_adapter
+
+    if channel.status != Channel.Status.CONNECTED:
+        raise ChannelError(
+            _("%s is not connected. An administrator must reconnect it first.") % channel,
+            code="not_connected",
+        )
+    try:
+        return operation(get_adapter(channel))
+    except CredentialUnreadable as error:
+        report_unreadable_credential(channel=channel, error=error)
+        raise
+    except NeedsReconnect as error:
+        mark_needs_reconnect(channel=channel, reason=error.reason)
+        raise
+    except RetryLater as error:
+        if error.retry_after and not error.ambiguous and error.retry_after >= 60:
+            until = timezone.now() + timedelta(seconds=error.retry_after)
+            Channel.objects.filter(pk=channel.pk).update(rate_limited_until=until)
+        raise
 
 
 def report_unreadable_credential(*, channel: Channel, error: CredentialUnreadable) -> Channel:
@@ -155,17 +209,13 @@ def check_compliance(*, channel: Channel) -> Channel:
     Raises RetryLater for the task to retry; a dead credential marks the channel."""
     from platforms.adapters.base import NeedsReconnect, Rejected
     from platforms.compliance import profile_problems
-    from platforms.credentials import get_adapter
 
     try:
-        profile = get_adapter(channel).read_profile()
-    except CredentialUnreadable as error:
-        report_unreadable_credential(channel=channel, error=error)
-        return channel
-    except NeedsReconnect as error:
-        return mark_needs_reconnect(channel=channel, reason=error.reason)
+        profile = call_platform(channel, lambda adapter: adapter.read_profile())
+    except (CredentialUnreadable, NeedsReconnect):
+        return channel  # call_platform marked it; the profile is checked after reconnect
     except Rejected as error:
-        problems = [f"SMC could not read the profile: {error.reason}"]
+        problems = [_("SMC could not read the profile: %s") % error.reason]
     else:
         agency = channel.agency
         problems = profile_problems(
@@ -179,6 +229,15 @@ def check_compliance(*, channel: Channel) -> Channel:
     )
     channel.refresh_from_db()
     return channel
+
+
+def refresh_credential(*, channel: Channel) -> None:
+    """Renew a channel's access token before it expires (X, YouTube, Bluesky)."""
+    from platforms.adapters.base import NeedsReconnect
+
+    # A dead credential: call_platform has marked the channel and told its administrators.
+    with contextlib.suppress(CredentialUnreadable, NeedsReconnect):
+        call_platform(channel, lambda adapter: adapter.refresh())
 
 
 @transaction.atomic

@@ -24,3 +24,26 @@ def check_channel_compliance(self, *, agency_id: int, channel_id: int) -> None:
         services.check_compliance(channel=channel)
     except RetryLater as error:
         raise self.retry(countdown=error.retry_after or backoff(self.request.retries)) from None
+
+
+@shared_task(acks_late=True)
+def refresh_expiring_credentials() -> int:
+    """Beat: refresh the tokens that would expire before the next sweep (C1). Access
+    tokens live an hour (YouTube) or two (X, Bluesky); the sweep runs every 15 minutes
+    and refreshes those last renewed over 30 minutes ago."""
+    due = selectors.channels_to_refresh_everywhere()
+    for agency_id, channel_id in due:
+        refresh_channel_credential.delay(agency_id=agency_id, channel_id=channel_id)
+    return len(due)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+@agency_task
+def refresh_channel_credential(self, *, agency_id: int, channel_id: int) -> None:
+    channel = selectors.channel_by_id(channel_id)
+    if channel is None:
+        return
+    try:
+        services.refresh_credential(channel=channel)
+    except RetryLater as error:
+        raise self.retry(countdown=error.retry_after or backoff(self.request.retries)) from None

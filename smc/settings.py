@@ -222,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "platforms.tasks.check_every_channel_compliance",
         "schedule": env_int("SMC_COMPLIANCE_CHECK_SECONDS", 86400, minimum=60),
     },
+    "refresh-platform-credentials": {
+        "task": "platforms.tasks.refresh_expiring_credentials",
+        "schedule": 15 * 60,
+    },
     "verify-audit-chains": {
         "task": "audit.tasks.verify_audit_chains",
         "schedule": env_int("SMC_AUDIT_VERIFY_SECONDS", 3600, minimum=10),

@@ -24,7 +24,7 @@ class SimClient:
             assert response.status_code == expect, (path, response.status_code, response.text)
         return response.json() if response.content else None
 
-    def get(self, path: str, **params):
+    def get(self, path: str, /, **params):
         response = self.http.get(self.base_url + path, params=params, timeout=10)
         response.raise_for_status()
         return response.json()

@@ -87,4 +87,11 @@ def get_adapter(channel: Channel, **options) -> PlatformAdapter:
     from platforms.ratebook import RedisRateBook
 
     options.setdefault("rate_book", RedisRateBook())
+    if channel.platform == Platform.X:
+        # A confidential X app authenticates its refresh requests with its secret.
+        from platforms.adapters.base import OAuthClient
+
+        client_id, client_secret = settings.SMC_OAUTH_CLIENTS["x"]
+        if client_id:
+            options.setdefault("client", OAuthClient(client_id, client_secret))
     return get_adapter_class(channel.platform)(credentials_for(channel), **options)

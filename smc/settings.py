@@ -163,6 +163,9 @@ ANONYMOUS_USER_NAME = None
 # --- Security headers ----------------------------------------------------------------------
 # SMC_HTTPS=false only for plain-HTTP loopback use (the demo, the tests).
 SMC_HTTPS = env_bool("SMC_HTTPS", True)
+if not SMC_HTTPS:
+    # oauthlib refuses OAuth over plain HTTP; the demo's simulators speak it on loopback.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 SECURE_SSL_REDIRECT = SMC_HTTPS
 SESSION_COOKIE_SECURE = SMC_HTTPS
 CSRF_COOKIE_SECURE = SMC_HTTPS

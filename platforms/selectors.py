@@ -62,6 +62,7 @@ def channels_to_refresh_everywhere(*, older_than_minutes: int = 30) -> list[tupl
     from django.utils import timezone
 
     cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    # The sweep lists ids across agencies; each refresh then runs in its agency's scope.
     with every_agency():
         return list(
             Channel.objects.filter(status=Channel.Status.CONNECTED, platform__in=REFRESHING)

@@ -141,6 +141,7 @@ def reencrypt_credentials(*, dry_run: bool = False) -> ReencryptOutcome:
                     sealed = seal(plaintext, aad=aad)
                     secret.ciphertext, secret.key_id = sealed.ciphertext, sealed.key_id
                     secret.save(update_fields=["ciphertext", "key_id", "updated_at"])
+    # Instance registrations (PlatformApp) belong to the installation, not to an agency.
     with every_agency():
         for app in PlatformApp.objects.exclude(key_id=newest):
             if dry_run:

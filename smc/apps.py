@@ -10,8 +10,10 @@ class SmcConfig(AppConfig):
     verbose_name = "SMC"
 
     def ready(self):
+        from smc import logging as smc_logging
         from smc.tenancy import install_row_scope_guard
 
+        smc_logging.install()
         connection_created.connect(install_row_scope_guard, dispatch_uid="smc-row-scope")
         post_migrate.connect(grant_app_role, sender=self, dispatch_uid="smc-grant-app-role")
 

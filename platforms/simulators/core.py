@@ -294,7 +294,9 @@ class Simulator:
 
     def reset(self, seed: int | None = 0) -> None:
         with self.lock:
-            self.rng = random.Random(seed)
+            # The platform in the seed: five simulators must not mint the same "random"
+            # tokens and ids (a token of one would equal an id stored by another).
+            self.rng = random.Random(f"{self.platform}:{seed}")
             self.clock.offset = 0.0
             self.accounts: dict[str, Account] = {}
             self.tokens: dict[str, Token] = {}

@@ -26,6 +26,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports (the demo's simulators)."""
+    for base in range(20000 + os.getpid() % 1000 * 20, 65000, 20):
+        try:
+            sockets = [socket.create_server(("127.0.0.1", base + i)) for i in range(count)]
+        except OSError:
+            continue
+        for s in sockets:
+            s.close()
+        return base
+    raise RuntimeError("no free ports")
+
+
 def _processes_using(folder: Path) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["pid"]):
@@ -39,13 +52,14 @@ def _processes_using(folder: Path) -> list[psutil.Process]:
 
 
 def test_the_demo_runs_the_product_and_ctrl_c_stops_all_of_it(tmp_path):
-    folder, port = tmp_path / "demo-data", _free_port()
+    folder, port, simulator_port = tmp_path / "demo-data", _free_port(), _free_ports(5)
     env = {k: v for k, v in os.environ.items() if k not in DROPPED}
     env.update(SMC_DATA_DIR=str(folder), SMC_HTTPS="false", PYTHONUNBUFFERED="1")
     log_path = tmp_path / "demo.log"
     with open(log_path, "w") as log:
         demo = subprocess.Popen(
-            [sys.executable, "manage.py", "run_demo", "--port", str(port)],
+            [sys.executable, "manage.py", "run_demo", "--port", str(port),
+             "--simulator-port", str(simulator_port)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
@@ -61,8 +75,8 @@ def test_the_demo_runs_the_product_and_ctrl_c_stops_all_of_it(tmp_path):
 
         def login_page_answers():
             try:
-                return browser.get(f"{base}/login/", timeout=2).status_code == 200
-            except requests.ConnectionError:
+                return browser.get(f"{base}/login/", timeout=10).status_code == 200
+            except requests.RequestException:  # not listening yet, or still booting
                 return False
 
         wait_for(login_page_answers, what="the web server", timeout=60, process=demo)
@@ -74,6 +88,10 @@ def test_the_demo_runs_the_product_and_ctrl_c_stops_all_of_it(tmp_path):
         wait_for(lambda: "celery@" in log_path.read_text() and " ready." in log_path.read_text(),
                  what="the Celery worker", timeout=60, process=demo)  # fmt: skip
         assert "beat: Starting..." in log_path.read_text()
+        for offset, platform in enumerate(("facebook", "x", "youtube", "mastodon", "bluesky")):
+            health = requests.get(f"http://127.0.0.1:{simulator_port + offset}/_sim/health",
+                                  timeout=5).json()  # fmt: skip
+            assert health == {"platform": platform, "ok": True}
         assert _processes_using(folder), "the embedded servers should be running"
     finally:
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in the terminal does

@@ -8,8 +8,8 @@ from accounts.models import Invitation, Membership, Role, Unit
 from accounts.services import invite_member
 from audit.actions import Action
 from audit.models import AuditEvent
-from smc.tenancy import agency_scope
 from platforms.models import Channel
+from smc.tenancy import agency_scope
 from tests.factories import make_agency, make_channel, make_member, make_unit
 
 # How to fill each route's arguments from one agency's objects.

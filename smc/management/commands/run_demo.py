@@ -15,6 +15,23 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+
+def simulator_environment(base_port: int) -> dict[str, str]:
+    """Point every platform setting at the local simulators (platform-apis.md §0.1) and
+    use the simulators' published OAuth client."""
+    url = [f"http://127.0.0.1:{base_port + offset}" for offset in range(5)]
+    return {
+        "FB_WWW_BASE": url[0], "FB_GRAPH_BASE": url[0],
+        "X_WWW_BASE": url[1], "X_API_BASE": url[1],
+        "GOOGLE_ACCOUNTS_BASE": url[2], "GOOGLE_OAUTH_BASE": url[2], "YOUTUBE_API_BASE": url[2],
+        "SMC_DEMO_MASTODON_INSTANCE": url[3],
+        "BSKY_SERVICE": url[4],
+        "SMC_FACEBOOK_CLIENT_ID": "sim-client", "SMC_FACEBOOK_CLIENT_SECRET": "sim-secret",
+        "SMC_X_CLIENT_ID": "sim-client", "SMC_X_CLIENT_SECRET": "sim-secret",
+        "SMC_GOOGLE_CLIENT_ID": "sim-client", "SMC_GOOGLE_CLIENT_SECRET": "sim-secret",
+    }  # fmt: skip
+
+
 LOGINS = [
     ("admin", "Administrator, Metro City Police"),
     ("pio", "Supervisor (PIO), Metro City Police; also in Riverside County Fire"),
@@ -30,12 +47,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument(
+            "--simulator-port",
+            type=int,
+            default=int(os.environ.get("SMC_SIMULATOR_PORT", "8101")),
+            help="First of the five simulator ports (Facebook, X, YouTube, Mastodon, Bluesky).",
+        )
 
     def handle(self, *args, **options):
         started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_demo")
-        children = self._start_children(options["host"], options["port"])
+        simulators = simulator_environment(options["simulator_port"])
+        os.environ.update(simulators)
+        children = self._start_children(options["host"], options["port"], options["simulator_port"])
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"\nSMC is running at {url}"))
         self.stdout.write("Sign in as any of these, password 'demo':")
@@ -47,11 +72,13 @@ class Command(BaseCommand):
         self.stdout.flush()
         self._supervise(children)
 
-    def _start_children(self, host, port):
+    def _start_children(self, host, port, simulator_port):
         python = sys.executable
         env = dict(os.environ, SMC_DB_ROLE="app", PYTHONUNBUFFERED="1")
         schedule = settings.CELERY_BEAT_SCHEDULE_FILENAME
         commands = {
+            "simulators": [python, "manage.py", "run_simulators", "--base-port",
+                           str(simulator_port)],
             "web": [python, "-m", "gunicorn", "smc.wsgi", "--bind", f"{host}:{port}",
                     "--workers", "2", "--threads", "4", "--access-logfile", "-"],
             "worker": [python, "-m", "celery", "-A", "smc", "worker", "--loglevel", "INFO",

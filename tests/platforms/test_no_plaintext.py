@@ -95,7 +95,7 @@ def test_no_plaintext_credential_after_connecting_and_publishing(transactional_d
         admin = make_member(agency, role="administrator")
         with agency_scope(agency):
             for platform in PLATFORMS:
-                [channel] = connect_through_simulator(
+                [channel], _ = connect_through_simulator(
                     administrator=admin, platform=platform, sim_url=url[platform],
                     display_name=f"Metro Police on {platform}", handle=f"metropd-{platform}",
                 )  # fmt: skip

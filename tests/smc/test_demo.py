@@ -67,6 +67,7 @@ def test_the_demo_runs_the_product_and_ctrl_c_stops_all_of_it(tmp_path):
                  timeout=120, process=demo)  # fmt: skip
         output = log_path.read_text()
         assert f"http://127.0.0.1:{port}/" in output
+        assert "Connected 8 demo channels to the simulators." in output
         for username in ("admin", "pio", "officer", "auditor"):
             assert re.search(rf"^\s+{username}\s", output, re.M), f"{username} not printed"
 

@@ -47,7 +47,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Loaded demo agencies {metro.slug} and {fire.slug}.")
 
     def _agency(self, name, slug, time_zone, units, people):
-        agency = Agency.objects.create(name=name, slug=slug, time_zone=time_zone)
+        website = f"https://{slug}.example"
+        agency = Agency.objects.create(name=name, slug=slug, time_zone=time_zone, website=website)
         with agency_scope(agency):
             made = {}
             for unit_name, parent in units:

@@ -60,7 +60,10 @@ class Command(BaseCommand):
         call_command("load_demo")
         simulators = simulator_environment(options["simulator_port"])
         os.environ.update(simulators)
+        # The platforms send the administrator back here after consent.
+        os.environ["SMC_BASE_URL"] = f"http://{options['host']}:{options['port']}"
         children = self._start_children(options["host"], options["port"], options["simulator_port"])
+        self._connect_channels(options["simulator_port"], children)
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"\nSMC is running at {url}"))
         self.stdout.write("Sign in as any of these, password 'demo':")
@@ -78,7 +81,7 @@ class Command(BaseCommand):
         schedule = settings.CELERY_BEAT_SCHEDULE_FILENAME
         commands = {
             "simulators": [python, "manage.py", "run_simulators", "--base-port",
-                           str(simulator_port)],
+                           str(simulator_port), "--chatter", "20"],
             "web": [python, "-m", "gunicorn", "smc.wsgi", "--bind", f"{host}:{port}",
                     "--workers", "2", "--threads", "4", "--access-logfile", "-"],
             "worker": [python, "-m", "celery", "-A", "smc", "worker", "--loglevel", "INFO",
@@ -91,6 +94,23 @@ class Command(BaseCommand):
             # Own process group: the terminal's Ctrl-C reaches us, and we stop them in order.
             children[name] = subprocess.Popen(command, env=env, start_new_session=True)
         return children
+
+    def _connect_channels(self, simulator_port, children):
+        """Once the simulators answer, connect the demo channels to them (their state
+        lives in memory, so every start connects afresh)."""
+        import requests
+
+        health = f"http://127.0.0.1:{simulator_port}/_sim/health"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and children["simulators"].poll() is None:
+            try:
+                if requests.get(health, timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        subprocess.run([sys.executable, "manage.py", "connect_demo_channels",
+                        "--simulator-port", str(simulator_port)], env=env, check=False)  # fmt: skip
 
     def _supervise(self, children):
         stopping = False

@@ -244,3 +244,45 @@ def pytest_collection_modifyitems(config, items):
 def pytest_report_header(config):
     database = settings.DATABASES["default"]
     return f"database: {database['NAME']} as {database['USER']}"
+
+
+# --- The platforms, simulated -----------------------------------------------------------------
+
+
+def simulator_settings(url: dict[str, str]) -> dict[str, str]:
+    """Environment names → simulator URLs (as the demo sets them)."""
+    return {
+        "FB_WWW_BASE": url["facebook"], "FB_GRAPH_BASE": url["facebook"],
+        "X_WWW_BASE": url["x"], "X_API_BASE": url["x"],
+        "GOOGLE_ACCOUNTS_BASE": url["youtube"], "GOOGLE_OAUTH_BASE": url["youtube"],
+        "YOUTUBE_API_BASE": url["youtube"], "BSKY_SERVICE": url["bluesky"],
+    }  # fmt: skip
+
+
+class SimulatedPlatforms(dict):
+    """platform → simulator URL; `.simulators` holds the simulator objects (for what the
+    /_sim/ surface redacts, such as the tokens they issued)."""
+
+    simulators: dict
+
+
+@pytest.fixture
+def simulated_platforms(settings):
+    """The five simulators on free ports, and SMC pointed at them."""
+    from platforms.simulators import PLATFORMS, get_simulator_class
+    from platforms.simulators.core import SIM_CLIENT_ID, SIM_CLIENT_SECRET, serve
+
+    running, urls = {}, SimulatedPlatforms()
+    urls.simulators = {}
+    for platform in PLATFORMS:
+        simulator = get_simulator_class(platform)()
+        server, url = serve(simulator)
+        running[platform] = (server, url)
+        urls[platform], urls.simulators[platform] = url, simulator
+    settings.SMC_PLATFORM_BASES = simulator_settings(urls)
+    settings.SMC_OAUTH_CLIENTS = {
+        p: (SIM_CLIENT_ID, SIM_CLIENT_SECRET) for p in ("facebook", "x", "youtube")
+    }
+    yield urls
+    for server, _ in running.values():
+        server.shutdown()

@@ -10,8 +10,7 @@ from accounts.models import Role
 from audit.actions import Action
 from audit.models import AuditEvent
 from platforms.models import Channel
-from platforms.simulators import PLATFORMS, get_simulator_class
-from platforms.simulators.core import SIM_CLIENT_ID, SIM_CLIENT_SECRET, serve
+from platforms.simulators import PLATFORMS
 from smc.tenancy import agency_scope
 from tests.factories import make_agency, make_member
 
@@ -20,26 +19,11 @@ PASSWORD = "Correct-Horse-Battery-9"
 
 
 @pytest.fixture
-def platforms_online(settings, live_server):
-    """The five simulators, and SMC pointed at them (as the demo does)."""
-    running = {}
-    for platform in PLATFORMS:
-        simulator = get_simulator_class(platform)()
-        server, url = serve(simulator)
-        running[platform] = (server, url)
-    url = {platform: entry[1] for platform, entry in running.items()}
-    settings.SMC_PLATFORM_BASES = {
-        "FB_WWW_BASE": url["facebook"], "FB_GRAPH_BASE": url["facebook"],
-        "X_WWW_BASE": url["x"], "X_API_BASE": url["x"],
-        "GOOGLE_ACCOUNTS_BASE": url["youtube"], "GOOGLE_OAUTH_BASE": url["youtube"],
-        "YOUTUBE_API_BASE": url["youtube"], "BSKY_SERVICE": url["bluesky"],
-    }  # fmt: skip
-    settings.SMC_OAUTH_CLIENTS = {p: (SIM_CLIENT_ID, SIM_CLIENT_SECRET)
-                                  for p in ("facebook", "x", "youtube")}  # fmt: skip
-    settings.SMC_BASE_URL = live_server.url  # the platforms send the browser back here
-    yield url
-    for server, _ in running.values():
-        server.shutdown()
+def platforms_online(simulated_platforms, settings, live_server):
+    """The five simulators, SMC pointed at them, and the platforms sending the browser
+    back to the live server after consent."""
+    settings.SMC_BASE_URL = live_server.url
+    return simulated_platforms
 
 
 def seed(url: str, handle: str, **extra) -> dict:

@@ -17,8 +17,7 @@ from platforms.adapters.base import OutgoingPost
 from platforms.credentials import get_adapter
 from platforms.demo import connect_through_simulator
 from platforms.models import Platform
-from platforms.simulators import PLATFORMS, get_simulator_class
-from platforms.simulators.core import SIM_CLIENT_ID, SIM_CLIENT_SECRET, serve
+from platforms.simulators import PLATFORMS
 from smc.tenancy import agency_scope
 from tests.conftest import _credentials
 from tests.factories import make_agency, make_member
@@ -68,21 +67,10 @@ def _redis_contents() -> bytes:
     return found.getvalue()
 
 
-def test_no_plaintext_credential_after_connecting_and_publishing(transactional_db, settings):
-    simulators = {}
-    for platform in PLATFORMS:
-        simulator = get_simulator_class(platform)()
-        server, url = serve(simulator)
-        simulators[platform] = (simulator, server, url)
-    url = {platform: entry[2] for platform, entry in simulators.items()}
-    settings.SMC_PLATFORM_BASES = {
-        "FB_WWW_BASE": url["facebook"], "FB_GRAPH_BASE": url["facebook"],
-        "X_WWW_BASE": url["x"], "X_API_BASE": url["x"],
-        "GOOGLE_ACCOUNTS_BASE": url["youtube"], "GOOGLE_OAUTH_BASE": url["youtube"],
-        "YOUTUBE_API_BASE": url["youtube"], "BSKY_SERVICE": url["bluesky"],
-    }  # fmt: skip
-    settings.SMC_OAUTH_CLIENTS = {p: (SIM_CLIENT_ID, SIM_CLIENT_SECRET)
-                                  for p in ("facebook", "x", "youtube")}  # fmt: skip
+def test_no_plaintext_credential_after_connecting_and_publishing(
+    transactional_db, settings, simulated_platforms
+):
+    url = simulated_platforms
     settings.DEBUG = True  # SQL with its parameters goes to the log too
     log = io.StringIO()
     handler = logging.StreamHandler(log)
@@ -106,11 +94,9 @@ def test_no_plaintext_credential_after_connecting_and_publishing(transactional_d
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
-        for _, server, _ in simulators.values():
-            server.shutdown()
 
     issued = set()
-    for simulator, _, _ in simulators.values():
+    for simulator in simulated_platforms.simulators.values():
         issued |= set(simulator.tokens)  # every access and refresh token handed out
     issued.add(APP_PASSWORD)
     assert len(issued) >= len(PLATFORMS), "the flows should have issued credentials"

@@ -134,7 +134,13 @@ def child_environment(**extra) -> dict:
 
 
 @pytest.fixture
-def celery_worker(transactional_db, tmp_path):
+def worker_environment() -> dict:
+    """Extra environment for the celery_worker fixture; a module may override it."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, worker_environment):
     """A real Celery worker process on the test database and this xdist worker's broker."""
     log_path = tmp_path / "worker.log"
     with open(log_path, "w") as log:
@@ -142,7 +148,7 @@ def celery_worker(transactional_db, tmp_path):
             [sys.executable, "-m", "celery", "-A", "smc", "worker", "--pool", "solo",
              "--loglevel", "INFO", "--without-mingle", "--without-gossip",
              "--hostname", f"test-{_worker}@%h"],
-            env=child_environment(), stdout=log, stderr=subprocess.STDOUT,
+            env=child_environment(**worker_environment), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
         wait_for(lambda: "ready." in log_path.read_text(), what="the Celery worker to start",

@@ -43,6 +43,7 @@ class Action(models.TextChoices):
     CHANNEL_CONNECT_REFUSED = "platforms.channel.connect_refused", _("Channel connection refused")
     CHANNEL_NEEDS_RECONNECT = "platforms.channel.needs_reconnect", _("Channel needs reconnect")
     CHANNEL_DISCONNECTED = "platforms.channel.disconnected", _("Channel disconnected")
+    CHANNEL_PEOPLE_CHANGED = "platforms.channel.people_changed", _("Channel users changed")
     CREDENTIAL_UNREADABLE = "platforms.credential.unreadable", _("Channel credential unreadable")
     CREDENTIALS_REENCRYPTED = "platforms.credentials.reencrypted", _("Credentials re-encrypted")
     # The record itself (R2, R3)

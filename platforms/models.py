@@ -3,8 +3,11 @@
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+from guardian.managers import UserObjectPermissionManager
+from guardian.models import UserObjectPermissionBase
 
-from accounts.models import AgencyData, Membership
+from accounts.models import Agency, AgencyData, Membership
 
 
 class Platform(models.TextChoices):
@@ -53,6 +56,12 @@ class Channel(AgencyData):
             )
         ]
         indexes = [models.Index(fields=["agency", "status"], name="channel_agency_status")]
+        # Per-channel authority (A4), held by django-guardian as object permissions.
+        permissions = [
+            ("draft_for_channel", "Draft posts for the channel"),
+            ("publish_to_channel", "Publish to the channel without approval"),
+            ("moderate_channel", "Moderate the channel's comments"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.get_platform_display()})"
@@ -112,3 +121,21 @@ class PlatformApp(models.Model):
 
     def __str__(self):
         return f"{self.platform} app at {self.origin}"
+
+
+class ChannelPermission(UserObjectPermissionBase):
+    """A person's right on one channel (A4): django-guardian's object permission with a
+    direct key to the channel, carrying its agency so tenancy (scope and row-level
+    security) covers it like any agency data."""
+
+    content_object = models.ForeignKey(Channel, on_delete=models.CASCADE)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT)
+    objects = ScopedManager(_manager_class=UserObjectPermissionManager, agency="agency")
+
+    class Meta(UserObjectPermissionBase.Meta):
+        pass
+
+    def save(self, *args, **kwargs):
+        # guardian creates rows from (user, permission, channel): the agency follows.
+        self.agency_id = self.content_object.agency_id
+        return super().save(*args, **kwargs)

@@ -69,3 +69,35 @@ def channels_to_refresh_everywhere(*, older_than_minutes: int = 30) -> list[tupl
             .filter(Q(secrets_changed_at__lt=cutoff) | Q(secrets_changed_at__isnull=True))
             .values_list("agency_id", "pk")
         )
+
+
+def channel_people(channel: Channel) -> list:
+    """The members who may use (draft for) the channel."""
+    from accounts.models import Membership
+    from platforms.models import ChannelPermission
+
+    user_ids = ChannelPermission.objects.filter(
+        content_object=channel, permission__codename="draft_for_channel"
+    ).values_list("user_id", flat=True)
+    return list(
+        Membership.objects.filter(agency_id=channel.agency_id, user_id__in=user_ids)
+        .select_related("user")
+        .order_by("user__username")
+    )
+
+
+def people_by_channel(channels) -> dict[int, list[str]]:
+    """For a page of channels, the names of who may use each (one query)."""
+    from platforms.models import ChannelPermission
+
+    names: dict[int, list[str]] = {}
+    rows = (
+        ChannelPermission.objects.filter(
+            content_object__in=list(channels), permission__codename="draft_for_channel"
+        )
+        .select_related("user")
+        .order_by("user__username")
+    )
+    for row in rows:
+        names.setdefault(row.content_object_id, []).append(str(row.user))
+    return names

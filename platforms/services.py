@@ -252,3 +252,32 @@ def disconnect_channel(*, administrator, channel: Channel) -> Channel:
     channel.save(update_fields=["status", "status_reason"])
     record_event(actor=administrator, action=Action.CHANNEL_DISCONNECTED, subject=channel)
     return channel
+
+
+DRAFT_FOR = "platforms.draft_for_channel"
+
+
+@transaction.atomic
+def set_channel_people(*, administrator, channel: Channel, memberships) -> list:
+    """Who may use a channel (draft posts for it). An officer's own official account is
+    usually theirs alone. Only active members of the channel's agency qualify."""
+    from guardian.shortcuts import assign_perm, remove_perm
+
+    from platforms.selectors import channel_people
+
+    wanted = {m.user_id: m for m in memberships}
+    if any(m.agency_id != channel.agency_id or not m.is_active for m in wanted.values()):
+        raise ChannelError(_("Only active members of this agency can use its channels."))
+    current = {m.user_id: m for m in channel_people(channel)}
+    for user_id, membership in wanted.items():
+        if user_id not in current:
+            assign_perm(DRAFT_FOR, membership.user, channel)
+    for user_id, membership in current.items():
+        if user_id not in wanted:
+            remove_perm(DRAFT_FOR, membership.user, channel)
+    before = sorted(m.user.username for m in current.values())
+    after = sorted(m.user.username for m in wanted.values())
+    if before != after:
+        record_event(actor=administrator, action=Action.CHANNEL_PEOPLE_CHANGED, subject=channel,
+                     details={"before": before, "after": after})  # fmt: skip
+    return list(wanted.values())

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.channel_list, name="channel_list"),
     path("<int:channel_id>/", views.channel_detail, name="channel_detail"),
     path("<int:channel_id>/disconnect/", views.disconnect, name="disconnect"),
+    path("<int:channel_id>/people/", views.set_people, name="set_people"),
     path("connect/", views.connect_choose, name="connect"),
     path("connect/mastodon/", views.connect_mastodon, name="connect_mastodon"),
     path("connect/bluesky/", views.connect_bluesky, name="connect_bluesky"),

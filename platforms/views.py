@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import selectors as members_selectors
 from accounts.models import Role
 from accounts.permissions import role_required
 from platforms import connect, selectors, services
@@ -23,6 +24,9 @@ def channel_list(request):
     filters = form.cleaned_data if form.is_valid() else {}
     found = selectors.channels(viewer=request.membership, **filters)
     page = Paginator(found, 50).get_page(request.GET.get("page"))
+    people = selectors.people_by_channel(page)
+    for channel in page:
+        channel.people = people.get(channel.pk, [])
     template = "platforms/_channel_rows.html" if request.htmx else "platforms/channel_list.html"
     return render(request, template, {"form": form, "page": page})
 
@@ -31,7 +35,31 @@ def channel_list(request):
 @administrator_only
 def channel_detail(request, channel_id):
     channel = selectors.get_channel_for(request.membership, channel_id)
-    return render(request, "platforms/channel_detail.html", {"channel": channel})
+    people = selectors.channel_people(channel)
+    members = members_selectors.members(viewer=request.membership).filter(is_active=True)
+    chosen = {m.pk for m in people}
+    return render(request, "platforms/channel_detail.html",
+                  {"channel": channel, "people": people, "members": members,
+                   "chosen": chosen})  # fmt: skip
+
+
+@require_POST
+@login_required
+@administrator_only
+def set_people(request, channel_id):
+    channel = selectors.get_channel_for(request.membership, channel_id)
+    memberships = [
+        members_selectors.get_membership_for(request.membership, int(pk))
+        for pk in request.POST.getlist("people") if pk.isdigit()
+    ]  # fmt: skip
+    try:
+        services.set_channel_people(administrator=request.membership, channel=channel,
+                                    memberships=memberships)  # fmt: skip
+    except services.ChannelError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Who may use %s is saved.") % channel)
+    return redirect("platforms:channel_detail", channel_id=channel.pk)
 
 
 @require_POST

@@ -59,3 +59,35 @@ def test_only_administrators_manage_channels(client, agency, admin):
         assert client.post(reverse("platforms:disconnect", args=[channel.pk])).status_code == 403
     channel.refresh_from_db()
     assert channel.status == Channel.Status.CONNECTED
+
+
+def test_a_channel_is_assigned_to_the_people_who_may_use_it(client, agency, admin):
+    from platforms.models import ChannelPermission
+
+    olive = make_member(agency, username="olive")
+    sam = make_member(agency, username="sam")
+    channel = make_channel(agency, name="Officer Olive", administrator=admin)
+    client.force_login(admin.user)
+    response = client.post(reverse("platforms:set_people", args=[channel.pk]),
+                           {"people": [olive.pk]}, follow=True)  # fmt: skip
+    assert "Who may use Officer Olive (X) is saved." in response.content.decode()
+    assert olive.user.has_perm("platforms.draft_for_channel", channel)
+    assert not sam.user.has_perm("platforms.draft_for_channel", channel)
+    listing = client.get(reverse("platforms:channel_list")).content.decode()
+    assert "Olive" in listing
+    event = AuditEvent.objects.get(action=Action.CHANNEL_PEOPLE_CHANGED)
+    assert event.details == {"before": [], "after": ["olive"]}
+    client.post(reverse("platforms:set_people", args=[channel.pk]), {"people": [sam.pk]})
+    assert not olive.user.has_perm("platforms.draft_for_channel", channel)
+    assert sam.user.has_perm("platforms.draft_for_channel", channel)
+    assert ChannelPermission.objects.count() == 1
+
+
+def test_a_member_of_another_agency_cannot_be_assigned(client, agency, admin, other_agency):
+    stranger = make_member(other_agency, username="stranger")
+    channel = make_channel(agency, administrator=admin)
+    client.force_login(admin.user)
+    response = client.post(reverse("platforms:set_people", args=[channel.pk]),
+                           {"people": [stranger.pk]})  # fmt: skip
+    assert response.status_code == 404
+    assert not stranger.user.has_perm("platforms.draft_for_channel", channel)

@@ -22,6 +22,7 @@ OBJECT_ROUTES = {
     "audit:event_detail": {"event_id": "event"},
     "platforms:channel_detail": {"channel_id": "channel"},
     "platforms:disconnect": {"channel_id": "channel"},
+    "platforms:set_people": {"channel_id": "channel"},
 }
 # Routes keyed by a secret rather than an id: a forged key must find nothing.
 SECRET_ROUTES = {
@@ -146,6 +147,7 @@ class World:
         """Form fields filled with agency B's ids, as a forger would."""
         b = self.objects["b"]
         return {"membership": b["membership"].pk, "unit": b["unit"].pk, "parent": b["unit"].pk,
+                "people": [b["membership"].pk],
                 "role": Role.ADMINISTRATOR, "roles": [Role.USER], "email": "x@alpha.example",
                 "name": "Forged unit"}  # fmt: skip
 

@@ -112,7 +112,11 @@ def start_connect(*, administrator, platform: str, instance_url: str = "") -> tu
     """The consent page to send the administrator to, and what to keep until the callback."""
     if platform not in OAUTH_PLATFORMS:
         raise ChannelError(_("That platform does not connect this way."))
-    instance = instance_origin(instance_url) if platform == Platform.MASTODON else ""
+    try:
+        instance = instance_origin(instance_url) if platform == Platform.MASTODON else ""
+    except ChannelError as error:
+        refuse(administrator=administrator, platform=platform, reason=error.message)
+        raise
     try:
         start = _connector(platform, instance).start(state=secrets.token_urlsafe(32))
     except ConnectRefused as refusal:

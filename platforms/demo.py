@@ -93,6 +93,13 @@ def connect_demo_channels(sim_urls: dict[str, str]) -> list[Channel]:
                     display_name=name, handle=handle, bio=bio, website=agency.website,
                 )  # fmt: skip
                 connected.append(channel)
+                if name.startswith("Officer Olive"):
+                    # An officer's own official account is theirs alone.
+                    from platforms.services import set_channel_people
+
+                    olive = Membership.objects.get(agency=agency, user__username="officer")
+                    set_channel_people(administrator=administrator, channel=channel,
+                                       memberships=[olive])  # fmt: skip
                 if platform == Platform.YOUTUBE:
                     # YouTube takes no posts from SMC: the video arrives out of band.
                     requests.post(f"{sim_urls[platform]}/_sim/accounts/{sim_account}/content",

@@ -201,6 +201,13 @@ def connect_channel(*, administrator, platform: str, account) -> Channel:
     store_secrets(channel=channel, secrets=account.secrets)
     record_event(actor=administrator, action=Action.CHANNEL_CONNECTED, subject=channel,
                  details={"reconnected": reconnected})  # fmt: skip
+    # C3: the profile is checked now, not only at the next daily sweep.
+    from platforms.tasks import check_channel_compliance
+
+    agency_id, channel_id = channel.agency_id, channel.pk
+    transaction.on_commit(
+        lambda: check_channel_compliance.delay(agency_id=agency_id, channel_id=channel_id)
+    )
     return channel
 
 

@@ -142,6 +142,11 @@ def worker_environment() -> dict:
 @pytest.fixture
 def celery_worker(transactional_db, tmp_path, worker_environment):
     """A real Celery worker process on the test database and this xdist worker's broker."""
+    import redis
+
+    # Tasks queued by earlier tests that had no worker (e.g. a profile check queued on
+    # connect) must not be run against this test's data.
+    redis.Redis.from_url(BROKER_URL).flushdb()
     log_path = tmp_path / "worker.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(

@@ -84,9 +84,9 @@ def credentials_for(channel: Channel) -> ChannelCredentials:
 def get_adapter(channel: Channel, **options) -> PlatformAdapter:
     """house-style §13: the one way to talk to a platform. Workers share one rate book
     in Redis, so a limit one of them has seen stops the others too."""
-    from platforms.ratebook import RedisRateBook
+    from platforms.ratebook import SharedRateBook
 
-    options.setdefault("rate_book", RedisRateBook())
+    options.setdefault("rate_book", SharedRateBook())
     if channel.platform == Platform.X:
         # A confidential X app authenticates its refresh requests with its secret.
         from platforms.adapters.base import OAuthClient

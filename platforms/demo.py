@@ -76,8 +76,13 @@ def connect_demo_channels(sim_urls: dict[str, str]) -> list[Channel]:
     from accounts.models import Agency, Membership, Role
     from platforms.adapters.base import OutgoingPost
     from platforms.credentials import get_adapter
+    from platforms.models import PlatformApp
     from smc.tenancy import agency_scope
 
+    # The simulators forget SMC's Mastodon app registration when they restart; the
+    # installation's record of it must go too, or the instance would not know our client.
+    # Instance registrations are installation-wide, not agency data.
+    PlatformApp.objects.filter(origin=sim_urls[Platform.MASTODON]).delete()
     connected = []
     for slug, channels in DEMO_CHANNELS.items():
         agency = Agency.objects.get(slug=slug)

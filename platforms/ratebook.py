@@ -1,35 +1,35 @@
 """Rate-limit headers shared by every worker (C2: limits honoured before a 429).
 
 When one worker learns that a channel's budget for an endpoint is spent, the others
-must not spend a request finding out: the book lives in Redis, keyed by platform,
-account and endpoint bucket, and forgets itself after the platform's reset.
+must not spend a request finding out: the book lives in the shared cache (Redis),
+keyed by platform, account and endpoint bucket, and forgets itself after the reset.
 """
 
 from __future__ import annotations
 
 import time
 
-import redis
-from django.conf import settings
+from django.core.cache import cache
 
-_PREFIX = "smc:rate:"
+_PREFIX = "rate:"
 
 
-class RedisRateBook:
-    def __init__(self, client: redis.Redis | None = None, clock=time.time):
-        self.redis = client or redis.Redis.from_url(settings.REDIS_URL)
+def _key(bucket: str) -> str:
+    return _PREFIX + bucket.replace(" ", "_")  # cache keys carry no spaces
+
+
+class SharedRateBook:
+    def __init__(self, clock=time.time):
         self.clock = clock
 
     def wait_before(self, bucket: str) -> float | None:
-        remaining, reset_at = self.redis.hmget(_PREFIX + bucket, "remaining", "reset_at")
-        if remaining is None or reset_at is None:
+        entry = cache.get(_key(bucket))
+        if entry is None:
             return None
-        wait = float(reset_at) - self.clock()
-        return wait if int(remaining) <= 0 and wait > 0 else None
+        remaining, reset_at = entry
+        wait = reset_at - self.clock()
+        return wait if remaining <= 0 and wait > 0 else None
 
     def record(self, bucket: str, *, remaining: int, reset_at: float) -> None:
-        key = _PREFIX + bucket
-        with self.redis.pipeline() as pipe:
-            pipe.hset(key, mapping={"remaining": remaining, "reset_at": reset_at})
-            pipe.expireat(key, int(max(reset_at, self.clock())) + 60)
-            pipe.execute()
+        ttl = max(1, int(reset_at - self.clock()) + 60)
+        cache.set(_key(bucket), (remaining, reset_at), timeout=ttl)

@@ -151,7 +151,7 @@ class RateBook(Protocol):
 
 class MemoryRateBook:
     """Rate-limit headers remembered in this process (tests, benches, one worker).
-    Workers share platforms.ratebook.RedisRateBook instead."""
+    Workers share platforms.ratebook.SharedRateBook instead."""
 
     def __init__(self, clock: Callable[[], float] = time.time):
         self.clock = clock

@@ -349,6 +349,13 @@ class Simulator:
             return "expired", token
         return "ok", token
 
+    @staticmethod
+    def stable_number(text: str, digits: int = 18) -> str:
+        """An id derived from a name: a seeded account keeps its id across simulator
+        restarts, as a real account does (the demo reconnects its channels at each start)."""
+        value = int(hashlib.sha256(text.encode()).hexdigest(), 16) % (9 * 10 ** (digits - 1))
+        return str(10 ** (digits - 1) + value)
+
     def new_code(self, payload: dict) -> str:
         code = self.new_secret("code-")
         self.codes[code] = {**payload, "expires_at": self.clock.now() + 600}

@@ -510,7 +510,7 @@ class MastodonSimulator(Simulator):
         scopes = payload.get("scopes") or DEFAULT_SEEDED_SCOPES
         account = Account(
             account_id=f"acct{len(self.accounts) + 1}",
-            platform_id=self.new_id(),
+            platform_id=self.stable_number(f"{self.platform}:{handle}"),
             handle=handle,
             display_name=payload.get("display_name", handle),
             bio=payload.get("bio", ""),

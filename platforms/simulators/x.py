@@ -341,7 +341,7 @@ class XSimulator(Simulator):
         handle = payload.get("handle") or f"agency{number}"
         account = Account(
             account_id=f"acct{number}",
-            platform_id=self.new_id(),
+            platform_id=self.stable_number(f"{self.platform}:{handle}"),
             handle=handle,
             display_name=payload.get("display_name") or handle,
             bio=payload.get("bio", ""),

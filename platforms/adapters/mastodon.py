@@ -11,7 +11,6 @@ in its own queue, and this adapter refuses hide, unhide and delete_comment.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import time
@@ -63,7 +62,6 @@ REFUSED_MODERATION = (
 )
 NOT_READY = "not finished processing"  # Mastodon's 422 for media still being processed
 REMOTE_MENTION = re.compile(r"(?<![\w/])@(\w+)@[\w.-]+\w")
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class _TextOfHtml(HTMLParser):
@@ -437,11 +435,6 @@ class Connector(base.Connector):
         return self.base_urls["instance"]
 
     def start(self, *, state: str) -> ConnectStart:
-        parts = urlsplit(self.origin)
-        if parts.scheme == "http" and parts.hostname in LOOPBACK:
-            # oauthlib refuses plain HTTP. A loopback address never leaves the machine: it
-            # is the local Mastodon simulator of the demo and the tests, never a real server.
-            os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
         # Our own oauthlib client, so the PKCE verifier is read from a public attribute.
         client = WebApplicationClient(self.client.client_id)
         oauth = OAuth2Session(

@@ -10,7 +10,6 @@ publish is reconciled against the account's own timeline (§0.3).
 from __future__ import annotations
 
 import html
-import os
 import secrets
 import unicodedata
 from datetime import UTC, datetime
@@ -44,7 +43,6 @@ SCOPES = [
     "tweet.read", "users.read", "tweet.write", "tweet.moderate.write", "media.write",
     "offline.access",
 ]  # fmt: skip
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MAX_IMAGES = 4
 MAX_ALT_TEXT = 1000
 # Reconcile looks this far before the first attempt, for clock skew between SMC and X.
@@ -349,10 +347,6 @@ class Connector(BaseConnector):
 
     def start(self, *, state: str) -> ConnectStart:
         authorize = self.base_urls["www"].rstrip("/") + "/i/oauth2/authorize"
-        if urlsplit(authorize).scheme == "http" and urlsplit(authorize).hostname in LOOPBACK:
-            # oauthlib refuses plain HTTP. A loopback address never leaves the machine: it
-            # is the local X simulator of the demo and the tests, never X itself.
-            os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
         oauth = WebApplicationClient(self.client.client_id)
         session = OAuth2Session(
             client=oauth, redirect_uri=self.client.redirect_uri, scope=SCOPES, pkce="S256"

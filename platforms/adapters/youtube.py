@@ -15,7 +15,6 @@ is the only thing an adapter is given, so the client travels with it.
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from datetime import UTC, datetime, time, timedelta
@@ -56,7 +55,6 @@ OVERLAP = timedelta(minutes=5)
 # heldForReview and likelySpam threads are only shown to the owner, one list per status.
 STATUSES = ("published", "heldForReview", "likelySpam")
 NOT_PUBLIC = {"heldForReview", "likelySpam"}
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def next_pacific_midnight(now: float) -> float:
@@ -451,10 +449,6 @@ class Connector(BaseConnector):
 
     def start(self, *, state: str) -> ConnectStart:
         authorize = self.base_urls["accounts"].rstrip("/") + "/o/oauth2/v2/auth"
-        if urlsplit(authorize).scheme == "http" and urlsplit(authorize).hostname in LOOPBACK:
-            # oauthlib refuses plain HTTP. A loopback address never leaves the machine: it
-            # is the local Google simulator of the demo and the tests, never Google itself.
-            os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
         client = WebApplicationClient(self.client.client_id)
         verifier = client.create_code_verifier(64)
         oauth = OAuth2Session(client=client, redirect_uri=self.client.redirect_uri, scope=[SCOPE])

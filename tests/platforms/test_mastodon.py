@@ -38,14 +38,6 @@ def harness():
     return HARNESS
 
 
-@pytest.fixture(autouse=True)
-def no_plain_http_allowance(monkeypatch):
-    # SMC_HTTPS=false lets oauthlib use plain HTTP for the whole test process; without
-    # it, what is tested is the connector's own rule (loopback only). monkeypatch puts
-    # the environment back afterwards.
-    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
-
-
 def logged(sim, method: str | None = None, path: str | None = None) -> list[dict]:
     """The simulator's request log. (SimClient.requests cannot filter by path: its
     `path` collides with SimClient.get's own first parameter.)"""
@@ -179,7 +171,9 @@ def test_a_server_that_is_not_mastodon_is_refused(plain_web_server):
     )
 
 
-def test_a_plain_http_server_elsewhere_is_refused():
+def test_a_plain_http_server_elsewhere_is_refused(monkeypatch):
+    # In production (SMC_HTTPS on) oauthlib is not allowed plain HTTP at all.
+    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
     client = OAuthClient("id", "secret", CALLBACK)
     connector = Connector(base_urls={"instance": "http://mastodon.example"}, client=client)
     with pytest.raises(ConnectRefused) as caught:

@@ -36,10 +36,7 @@ def harness():
 
 
 @pytest.fixture
-def connector(sim, monkeypatch):
-    # The connector allows oauthlib plain HTTP for loopback simulators; monkeypatch puts
-    # the environment back as it was, so every test starts without that allowance.
-    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
+def connector(sim):
     client = OAuthClient(SIM_CLIENT_ID, SIM_CLIENT_SECRET, REDIRECT)
     return Connector(base_urls=HARNESS.base_urls(sim.base_url), client=client)
 
@@ -177,7 +174,9 @@ def test_without_the_consent_screen_there_is_no_lasting_access(sim, connector):
     assert refused.value.code == "no_refresh_token" and "consent screen" in refused.value.message
 
 
-def test_a_sign_in_address_without_https_is_refused(connector):
+def test_a_sign_in_address_without_https_is_refused(connector, monkeypatch):
+    # In production (SMC_HTTPS on) oauthlib is not allowed plain HTTP at all.
+    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
     connector.base_urls = {**connector.base_urls, "accounts": "http://accounts.example.org"}
     with pytest.raises(ConnectRefused) as refused:
         connector.start(state="state-1")

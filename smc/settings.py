@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "smc",
     "accounts",
     "platforms",
+    "moderation",
     "audit",
 ]
 

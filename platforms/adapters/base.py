@@ -16,12 +16,14 @@ refresh is NeedsReconnect (§0.2 rule 4).
 from __future__ import annotations
 
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
@@ -343,8 +345,36 @@ class Connector:
         self.session = session or requests.Session()
         self.timeout = timeout
 
+    # How the platform is named to the administrator in refusals ("X", "Google", …).
+    display_name: ClassVar[str] = ""
+
     def start(self, *, state: str) -> ConnectStart:
         raise NotImplementedError
+
+    def read_callback(self, callback_url: str, start: ConnectStart) -> dict[str, str]:
+        """The platform's answer on the callback, checked: it belongs to this attempt
+        (state, compared in constant time), consent was given, and a code came back."""
+        answer = dict(parse_qsl(urlsplit(callback_url).query))
+        name = self.display_name or self.platform
+        if not secrets.compare_digest(answer.get("state", ""), start.state):
+            raise ConnectRefused(
+                f"This answer from {name} does not belong to the connection you started, so "
+                "SMC ignored it. Start connecting the channel again.",
+                code="state_mismatch",
+            )
+        if answer.get("error") == "access_denied":
+            raise ConnectRefused(
+                f"{name} did not give SMC access: the person connecting declined. Connect "
+                "again and allow SMC.",
+                code="access_denied",
+            )
+        if answer.get("error") or not answer.get("code"):
+            why = answer.get("error_description") or answer.get("error") or "no code came back"
+            raise ConnectRefused(
+                f"{name} did not give SMC access ({why}). Start connecting the channel again.",
+                code="oauth_error",
+            )
+        return answer
 
     def finish(self, *, callback_url: str, start: ConnectStart) -> list[ConnectedAccount]:
         """Exchange the callback's code for credentials. Raises ConnectRefused for a

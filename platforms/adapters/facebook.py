@@ -14,10 +14,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 
@@ -398,6 +397,7 @@ class FacebookAdapter(PlatformAdapter):
 
 class Connector(BaseConnector):
     platform = "facebook"
+    display_name = "Facebook"
 
     def __init__(self, *, graph_version: str = GRAPH_VERSION, **kwargs):
         super().__init__(**kwargs)
@@ -418,25 +418,7 @@ class Connector(BaseConnector):
         return ConnectStart(authorize_url=url, state=state)
 
     def finish(self, *, callback_url: str, start: ConnectStart) -> list[ConnectedAccount]:
-        answer = dict(parse_qsl(urlsplit(callback_url).query))
-        if not secrets.compare_digest(answer.get("state", ""), start.state):
-            raise ConnectRefused(
-                "Facebook's answer does not belong to this connection attempt. "
-                "Start connecting again.",
-                code="state",
-            )
-        if answer.get("error") == "access_denied":
-            raise ConnectRefused(
-                "Facebook did not give SMC access: the person connecting declined.", code="denied"
-            )
-        if answer.get("error"):
-            why = answer.get("error_description") or answer["error"]
-            raise ConnectRefused(f"Facebook did not give SMC access: {why}.", code="refused")
-        if not answer.get("code"):
-            raise ConnectRefused(
-                "Facebook sent the administrator back without an answer. Start connecting again.",
-                code="no_answer",
-            )
+        answer = self.read_callback(callback_url, start)
         client = {"client_id": self.client.client_id, "client_secret": self.client.client_secret}
         short = self._graph(
             "GET",

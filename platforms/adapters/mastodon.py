@@ -12,11 +12,10 @@ in its own queue, and this adapter refuses hide, unhide and delete_comment.
 from __future__ import annotations
 
 import re
-import secrets
 import time
 from datetime import datetime
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from oauthlib.oauth2 import InsecureTransportError, WebApplicationClient
@@ -434,6 +433,10 @@ class Connector(base.Connector):
     def origin(self) -> str:
         return self.base_urls["instance"]
 
+    @property
+    def display_name(self) -> str:  # refusals name the instance, e.g. mastodon.social
+        return urlsplit(self.origin).netloc
+
     def start(self, *, state: str) -> ConnectStart:
         # Our own oauthlib client, so the PKCE verifier is read from a public attribute.
         client = WebApplicationClient(self.client.client_id)
@@ -455,23 +458,8 @@ class Connector(base.Connector):
         return ConnectStart(authorize_url=url, state=state, code_verifier=client.code_verifier)
 
     def finish(self, *, callback_url: str, start: ConnectStart) -> list[ConnectedAccount]:
-        answer = {k: v[0] for k, v in parse_qs(urlsplit(callback_url).query).items()}
-        host = urlsplit(self.origin).netloc
-        if not secrets.compare_digest(answer.get("state", ""), start.state):
-            raise ConnectRefused(
-                "This answer from Mastodon does not belong to the connection you started "
-                "(state mismatch). Start connecting again.",
-                code="state_mismatch",
-            )
-        if answer.get("error") == "access_denied":
-            raise ConnectRefused(
-                f"Access was not granted on {host}, so the channel is not connected. Connect "
-                "again and choose Authorize to allow SMC.",
-                code="access_denied",
-            )
-        if answer.get("error") or not answer.get("code"):
-            reason = answer.get("error_description") or answer.get("error") or "no code"
-            raise ConnectRefused(f"{host} did not authorize SMC: {reason}.", code="oauth_error")
+        answer = self.read_callback(callback_url, start)
+        host = self.display_name
         form = {
             "grant_type": "authorization_code", "code": answer["code"],
             "client_id": self.client.client_id, "client_secret": self.client.client_secret,

@@ -10,10 +10,8 @@ publish is reconciled against the account's own timeline (§0.3).
 from __future__ import annotations
 
 import html
-import secrets
 import unicodedata
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlsplit
 
 import requests
 from oauthlib.oauth2 import InsecureTransportError, WebApplicationClient
@@ -344,6 +342,7 @@ class XAdapter(PlatformAdapter):
 
 class Connector(BaseConnector):
     platform = "x"
+    display_name = "X"
 
     def start(self, *, state: str) -> ConnectStart:
         authorize = self.base_urls["www"].rstrip("/") + "/i/oauth2/authorize"
@@ -363,23 +362,7 @@ class Connector(BaseConnector):
         return ConnectStart(authorize_url=url, state=state, code_verifier=oauth.code_verifier)
 
     def finish(self, *, callback_url: str, start: ConnectStart) -> list[ConnectedAccount]:
-        answer = {k: v[0] for k, v in parse_qs(urlsplit(callback_url).query).items()}
-        if not secrets.compare_digest(answer.get("state", ""), start.state):
-            raise ConnectRefused(
-                "X's answer did not belong to this connection attempt, so SMC ignored it. "
-                "Start connecting the channel again.",
-                code="state_mismatch",
-            )
-        if answer.get("error") == "access_denied":
-            raise ConnectRefused(
-                "X did not give SMC access: the person connecting declined.", code="denied"
-            )
-        if answer.get("error") or not answer.get("code"):
-            raise ConnectRefused(
-                f"X did not give SMC access ({answer.get('error', 'no code')}). "
-                "Start connecting the channel again.",
-                code="no_code",
-            )
+        answer = self.read_callback(callback_url, start)
         tokens = self._exchange(answer["code"], start)
         missing = [s for s in SCOPES if s not in tokens.get("scope", "").split()]
         if missing or not tokens.get("refresh_token"):

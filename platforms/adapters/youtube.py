@@ -18,7 +18,6 @@ from __future__ import annotations
 import threading
 import weakref
 from datetime import UTC, datetime, time, timedelta
-from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
@@ -446,6 +445,7 @@ class Connector(BaseConnector):
     """Google's web-server flow (§3.1): consent, code, tokens, then which channel it is."""
 
     platform = "youtube"
+    display_name = "Google"
 
     def start(self, *, state: str) -> ConnectStart:
         authorize = self.base_urls["accounts"].rstrip("/") + "/o/oauth2/v2/auth"
@@ -473,23 +473,7 @@ class Connector(BaseConnector):
         return ConnectStart(authorize_url=url, state=state, code_verifier=verifier)
 
     def finish(self, *, callback_url: str, start: ConnectStart) -> list[ConnectedAccount]:
-        answer = {k: v[0] for k, v in parse_qs(urlsplit(callback_url).query).items()}
-        if answer.get("state") != start.state:
-            raise ConnectRefused(
-                "The answer from Google does not belong to this connection "
-                "attempt. Start connecting again.",
-                code="state",
-            )
-        if answer.get("error") == "access_denied":
-            raise ConnectRefused(
-                "Google did not give SMC access: the person connecting declined.",
-                code="access_denied",
-            )
-        if answer.get("error") or not answer.get("code"):
-            raise ConnectRefused(
-                f"Google did not give SMC access ({answer.get('error') or 'no code'}).",
-                code=answer.get("error") or "no_code",
-            )
+        answer = self.read_callback(callback_url, start)
         tokens = self._exchange(answer["code"], start.code_verifier)
         if not tokens.get("refresh_token"):
             raise ConnectRefused(

@@ -53,7 +53,7 @@ def test_an_oauth_state_mismatch(client, agency, admin, simulated_platforms):
     assert start.status_code == 302  # to X's consent page
     forged = reverse("platforms:connect_callback", args=["x"]) + "?code=abc&state=forged"
     response = client.get(forged, follow=True)
-    assert "did not belong to this connection attempt" in response.content.decode()
+    assert "does not belong to the connection you started" in response.content.decode()
     assert not Channel.objects.exists()
     assert _refusals() == 1
 

@@ -120,8 +120,10 @@ def test_declined_consent_is_refused_with_a_clear_message(sim):
     with pytest.raises(ConnectRefused) as refused:
         connect(sim)
     assert refused.value.message == (
-        "Facebook did not give SMC access: the person connecting declined."
+        "Facebook did not give SMC access: the person connecting declined. Connect again and "
+        "allow SMC."
     )
+    assert refused.value.code == "access_denied"
     assert logged(sim, path="/oauth/access_token") == []
 
 
@@ -130,7 +132,8 @@ def test_an_answer_to_another_attempt_is_refused(sim):
     flow, _, callback_url = consent(sim, state="the-attempt-facebook-answered")
     with pytest.raises(ConnectRefused) as refused:
         flow.finish(callback_url=callback_url, start=ConnectStart("", state="our-attempt"))
-    assert "does not belong to this connection attempt" in refused.value.message
+    assert "does not belong to the connection you started" in refused.value.message
+    assert refused.value.code == "state_mismatch"
     assert logged(sim, path="/oauth/access_token") == []
 
 

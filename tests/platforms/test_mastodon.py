@@ -130,7 +130,7 @@ def test_denied_consent_is_refused_in_plain_words(sim):
     with pytest.raises(ConnectRefused) as caught:
         connect(sim)
     assert caught.value.code == "access_denied"
-    assert "Access was not granted" in caught.value.message
+    assert "did not give SMC access: the person connecting declined." in caught.value.message
 
 
 def test_an_answer_for_another_connection_is_refused(sim):
@@ -144,7 +144,8 @@ def test_an_answer_for_another_connection_is_refused(sim):
     forged = location.replace("state=ours", "state=theirs")
     with pytest.raises(ConnectRefused) as caught:
         connector.finish(callback_url=forged, start=start)
-    assert "state mismatch" in caught.value.message
+    assert "does not belong to the connection you started" in caught.value.message
+    assert caught.value.code == "state_mismatch"
     assert logged(sim, path="/oauth/token") == []
 
 

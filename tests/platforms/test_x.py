@@ -169,7 +169,9 @@ def test_a_declined_consent_is_refused_with_a_clear_message(sim):
     assert parse_qs(urlsplit(back).query)["error"] == ["access_denied"]
     with pytest.raises(ConnectRefused) as refused:
         x.finish(callback_url=back, start=start)
-    assert refused.value.message == "X did not give SMC access: the person connecting declined."
+    assert refused.value.message == (
+        "X did not give SMC access: the person connecting declined. Connect again and allow SMC."
+    )
 
 
 def test_an_answer_for_another_attempt_is_refused(sim):
@@ -179,7 +181,7 @@ def test_an_answer_for_another_attempt_is_refused(sim):
     ours = x.start(state="the-one-in-our-session")
     with pytest.raises(ConnectRefused) as refused:
         x.finish(callback_url=back, start=ours)
-    assert "did not belong to this connection attempt" in refused.value.message
+    assert "does not belong to the connection you started" in refused.value.message
     assert received(sim, "POST", "/2/oauth2/token") == []
 
 

@@ -147,7 +147,8 @@ def test_a_declined_consent_is_refused(sim, connector):
     with pytest.raises(ConnectRefused) as refused:
         connector.finish(callback_url=callback, start=start)
     assert refused.value.message == (
-        "Google did not give SMC access: the person connecting declined."
+        "Google did not give SMC access: the person connecting declined. Connect again and "
+        "allow SMC."
     )
     assert logged(sim, path="/token") == []
 
@@ -159,7 +160,7 @@ def test_an_answer_for_another_attempt_is_refused(sim, connector):
     other = ConnectStart(authorize_url="", state="state-2", code_verifier=start.code_verifier)
     with pytest.raises(ConnectRefused) as refused:
         connector.finish(callback_url=callback, start=other)
-    assert refused.value.code == "state"
+    assert refused.value.code == "state_mismatch"
     assert logged(sim, path="/token") == [], "a code of unknown origin is never exchanged"
 
 

@@ -46,6 +46,18 @@ class Action(models.TextChoices):
     CHANNEL_PEOPLE_CHANGED = "platforms.channel.people_changed", _("Channel users changed")
     CREDENTIAL_UNREADABLE = "platforms.credential.unreadable", _("Channel credential unreadable")
     CREDENTIALS_REENCRYPTED = "platforms.credentials.reencrypted", _("Credentials re-encrypted")
+    # Comment ingest (M1): refusals and repairs, never every archived comment
+    WEBHOOK_SIGNATURE_REFUSED = (
+        "moderation.webhook.signature_refused",
+        _("Platform notification refused: bad signature"),
+    )
+    WEBHOOK_MALFORMED = "moderation.webhook.malformed", _("Platform notification unreadable")
+    COMMENT_TRUNCATED = "moderation.comment.truncated", _("Oversized comment cut for the archive")
+    COMMENT_REPAIRED = "moderation.comment.repaired", _("Comment text with invalid characters")
+    POLL_INTERVAL_CHANGED = (
+        "moderation.channel.poll_interval_changed",
+        _("How often comments are read changed"),
+    )
     # The record itself (R2, R3)
     LOG_VIEWED = "audit.log.viewed", _("Record searched")
     EVENT_VIEWED = "audit.event.viewed", _("Record entry opened")

@@ -133,7 +133,15 @@ def record_event(
     who = _as_actor(actor)
     Action(action)  # ValueError for an action nobody listed
     scoped = active_agency_id()
-    if scoped is not None and who.agency_id != scoped and not spans_every_agency():
+    # An agency's event only in that agency's scope. The installation's own chain
+    # (agency None: a refused webhook, an unknown username) belongs to no agency, so any
+    # request may add to it.
+    if (
+        who.agency_id is not None
+        and scoped is not None
+        and who.agency_id != scoped
+        and not spans_every_agency()
+    ):
         raise AuditError("An event must be recorded in the agency whose scope is open.")
     context = request_context.current()
     subject_fields = _subject_fields(subject)

@@ -300,3 +300,21 @@ LOGGING = {
         "oauthlib": {"level": "INFO"},
     },
 }
+
+# --- Comment ingest (M1) -------------------------------------------------------------------
+# Facebook's webhook handshake: the token entered in the App Dashboard with the callback URL.
+# The deliveries themselves are signed with the Facebook app secret (SMC_OAUTH_CLIENTS).
+SMC_FACEBOOK_WEBHOOK_VERIFY_TOKEN = env_str("SMC_FACEBOOK_WEBHOOK_VERIFY_TOKEN", "")
+# How often a channel is polled for comments unless it says otherwise (ChannelPoll).
+SMC_COMMENT_POLL_SECONDS = env_int("SMC_COMMENT_POLL_SECONDS", 60, minimum=10)
+# How often beat hands due channels to the workers, and at most how many per platform
+# each time: 40 agencies × 400 channels polled every 60 s is ~270 polls a second.
+SMC_COMMENT_POLL_TICK_SECONDS = env_int("SMC_COMMENT_POLL_TICK_SECONDS", 5, minimum=1)
+SMC_COMMENT_POLLS_PER_TICK = env_int("SMC_COMMENT_POLLS_PER_TICK", 500, minimum=1)
+# Longer comments are archived cut to this many characters, with the full length and
+# SHA-256 kept and the cut recorded (no platform allows more than ~63,000).
+SMC_COMMENT_MAX_CHARS = env_int("SMC_COMMENT_MAX_CHARS", 65536, minimum=1000)
+CELERY_BEAT_SCHEDULE["poll-due-channels"] = {
+    "task": "moderation.tasks.poll_due_channels",
+    "schedule": SMC_COMMENT_POLL_TICK_SECONDS,
+}

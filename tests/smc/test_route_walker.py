@@ -55,6 +55,8 @@ PLAIN_ROUTES = {
     "audit:event_list", "audit:chain_status",
     "platforms:channel_list", "platforms:connect", "platforms:connect_mastodon",
     "platforms:connect_bluesky",
+    # The Facebook webhook: no session, no agency in the URL; it trusts only a signature.
+    "moderation:facebook_webhook",
 }  # fmt: skip
 # Views that only change the signed-in person's own login or session.
 SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation"}

@@ -7,7 +7,6 @@ import hmac
 import json
 
 import pytest
-from django.urls import include, path
 from django.utils import timezone
 
 from accounts.models import Role
@@ -18,17 +17,10 @@ from moderation.models import CommentVersion
 from platforms.adapters.base import OutgoingPost
 from platforms.demo import connect_through_simulator
 from platforms.services import call_platform
-from smc import urls as smc_urls
 from smc.tenancy import agency_scope, every_agency
 from tests.conftest import simulator_settings, wait_for
 from tests.factories import make_agency, make_member
 from tests.platforms.contract import SimClient
-
-# Until smc/urls.py includes moderation.urls, these tests add it to the site's routes.
-urlpatterns = list(smc_urls.urlpatterns)
-if not any(getattr(route, "namespace", None) == "moderation" for route in urlpatterns):
-    urlpatterns.append(path("moderation/", include("moderation.urls")))
-pytestmark = pytest.mark.urls(__name__)
 
 URL = "/moderation/webhooks/facebook/"
 SECRET = "sim-secret"  # the simulators' Facebook app secret (SMC_OAUTH_CLIENTS)

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from audit.actions import Action, Outcome
 from audit.actors import system_actor
 from audit.services import record_event
+from moderation.engine.policy import DEFAULT_POLICY, Policy, decide
 from moderation.models import ChannelPoll, Comment, CommentVersion
 from platforms.adapters.base import (
     CommentBatch,
@@ -92,6 +93,22 @@ def archived_text(text) -> ArchivedText:
 def normalized(text: str) -> str:
     """For matching, not display. The policy engine's normalizer will replace this."""
     return unicodedata.normalize("NFKC", text).casefold()
+
+
+def decision_fields(text: str, policy: Policy = DEFAULT_POLICY) -> dict:
+    """The engine's decision on a text, as CommentVersion stores it (M2). The engine is
+    pure and fast (thousands of comments a second), so every version is decided as it is
+    archived and none waits for a later pass. Per-agency policies come with M3/M4."""
+    decision = decide(text, policy)
+    return {
+        "policy_name": policy.name,
+        "decision_action": decision.action,
+        "decision_category": decision.category,
+        "decision_rule": decision.rule,
+        "decision_start": decision.start,
+        "decision_end": decision.end,
+        "decision_explanation": decision.explanation,
+    }
 
 
 def storable(value):
@@ -214,6 +231,7 @@ def archive_comments(*, channel: Channel, batch: CommentBatch) -> ArchiveOutcome
             text_repaired=text.repaired,
             is_hidden=seen.is_hidden,
             raw=storable(seen.raw),
+            **decision_fields(text.text),
         )
         pending.append((comment, version))
         if text.truncated or text.repaired:

@@ -82,6 +82,16 @@ class CommentVersion(AgencyData):
     text_repaired = models.BooleanField(default=False)
     is_hidden = models.BooleanField(default=False)
     raw = models.JSONField(default=dict, blank=True)
+    # The policy's decision on this text (M2), taken as it is archived: which rule fired,
+    # where in the text, and why, so a reviewer sees it explained (M5). Acting on it
+    # (hide, hold, escalate) is separate and comes after.
+    policy_name = models.CharField(max_length=60, blank=True)
+    decision_action = models.CharField(max_length=20, blank=True)
+    decision_category = models.CharField(max_length=20, blank=True)
+    decision_rule = models.CharField(max_length=60, blank=True)
+    decision_start = models.PositiveIntegerField(null=True, blank=True)
+    decision_end = models.PositiveIntegerField(null=True, blank=True)
+    decision_explanation = models.TextField(blank=True)
 
     class Meta:
         ordering = ["comment", "seq"]

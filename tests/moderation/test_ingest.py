@@ -273,3 +273,24 @@ def test_an_administrator_sets_how_often_a_channel_is_read(page, agency):
     ingest.poll_channel(channel=page)
     after = selectors.poll_state(channel=page)
     assert after.next_poll_at - after.last_polled_at == timedelta(seconds=300)
+
+
+def test_every_archived_comment_carries_the_policy_decision(page):
+    profane = comment_on(page.sim, page.post_id, "What a load of sh1t, fix the road")
+    critical = comment_on(page.sim, page.post_id, "This department is incompetent. Do better.")
+    threat = comment_on(page.sim, page.post_id, "I'm going to burn down the station tonight")
+    ingest.poll_channel(channel=page)
+
+    [version] = versions_of(page, profane["id"])
+    assert (version.decision_category, version.decision_action) == ("profanity", "hide")
+    assert version.decision_rule.startswith("profanity.")
+    # The span points into the text exactly as posted.
+    assert version.text[version.decision_start : version.decision_end].lower() == "sh1t"
+    assert version.decision_explanation and version.policy_name == "default"
+
+    [version] = versions_of(page, critical["id"])
+    # M5: criticism is never a violation.
+    assert (version.decision_category, version.decision_action) == ("clean", "allow")
+
+    [version] = versions_of(page, threat["id"])
+    assert (version.decision_category, version.decision_action) == ("threat", "escalate")

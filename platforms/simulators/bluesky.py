@@ -616,12 +616,12 @@ class BlueskySimulator(Simulator):
             # uncaught error, so a create at a taken key is a bare 500, not a 400.
             raise xrpc_error(500, "InternalServerError", "Internal Server Error")
         uri, cid = self._store(did, collection, rkey, body["record"])
-        answer = {
-            "uri": uri,
-            "cid": cid,
-            "commit": self._commit(uri, cid),
-            "validationStatus": status,
-        }
+        return self._written(uri, cid, status, headers)
+
+    def _written(self, uri: str, cid: str, status: str, headers: dict) -> SimResponse:
+        """The answer to a record write: where it is, its cid and the commit."""
+        answer = {"uri": uri, "cid": cid, "commit": self._commit(uri, cid),
+                  "validationStatus": status}  # fmt: skip
         return SimResponse.json(200, answer, headers)
 
     @route("GET", r"/xrpc/com\.atproto\.repo\.getRecord")
@@ -660,13 +660,7 @@ class BlueskySimulator(Simulator):
                 200, {"uri": uri, "cid": cid, "validationStatus": status}, headers
             )
         uri, cid = self._store(did, collection, rkey, body["record"])
-        answer = {
-            "uri": uri,
-            "cid": cid,
-            "commit": self._commit(uri, cid),
-            "validationStatus": status,
-        }
-        return SimResponse.json(200, answer, headers)
+        return self._written(uri, cid, status, headers)
 
     @route("POST", r"/xrpc/com\.atproto\.repo\.deleteRecord")
     def delete_record(self, request: SimRequest) -> SimResponse:

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "smc",
     "accounts",
     "platforms",
+    "posting",
     "moderation",
     "audit",
 ]
@@ -285,6 +286,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # proxy may sit in front. Finders let it serve without collectstatic in the demo.
 WHITENOISE_USE_FINDERS = True
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Uploaded media (post photos: originals with their EXIF, and cleaned copies). Never
+# served by a URL of its own: views read the files behind the agency's access control,
+# so MEDIA_URL is deliberately unused.
+MEDIA_ROOT = Path(env_str("SMC_MEDIA_ROOT", str(embedded.data_dir() / "media")))
 
 LOGGING = {
     "version": 1,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from moderation.models import ChannelPoll, Comment, CommentVersion
 from platforms.models import Channel
+from smc.errors import NotFound
 
 
 def channel_for_ingest(channel_id: int) -> Channel | None:
@@ -25,3 +27,22 @@ def comment_versions(*, comment: Comment) -> QuerySet[CommentVersion]:
 
 def poll_state(*, channel: Channel) -> ChannelPoll | None:
     return ChannelPoll.objects.filter(agency=channel.agency_id, channel=channel).first()
+
+
+def comments_for(viewer, *, channel: Channel | None = None) -> QuerySet[Comment]:
+    """The viewer's agency's archived comments, newest first; one channel's if given."""
+    found = Comment.objects.filter(agency=viewer.agency)
+    if channel is not None:
+        found = found.filter(channel=channel)
+    return found.select_related("channel").order_by("-created_at", "pk")
+
+
+def get_comment_for(viewer, comment_id: int) -> Comment:
+    comment = (
+        Comment.objects.filter(agency=viewer.agency, pk=comment_id)
+        .select_related("channel")
+        .first()
+    )
+    if comment is None:
+        raise NotFound(_("That comment does not exist."))
+    return comment

@@ -112,22 +112,43 @@ def decision_fields(text: str, policy: Policy = DEFAULT_POLICY) -> dict:
 
 
 def storable(value):
-    """A platform payload as JSONB accepts it: repaired strings, long ones cut, no NaN."""
+    """A platform payload as JSONB accepts it: repaired strings, long ones cut, no NaN.
+
+    Almost every payload is storable as it came; one C-speed dump and scan of the whole
+    payload proves it and spares walking it string by string (the walk was a sixth of
+    the archiving time of a busy channel)."""
+    try:
+        dumped = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return _storable(value)
+    # A lone surrogate stays in the dump as it is; NUL is always written as \u0000 (a
+    # comment that spells "\u0000" out only takes the slow path). No string can be
+    # longer than the whole dump.
+    if (
+        len(dumped) <= settings.SMC_COMMENT_MAX_CHARS
+        and "\\u0000" not in dumped
+        and not _UNSTORABLE.search(dumped)
+    ):
+        return value
+    return _storable(value)
+
+
+def _storable(value):
     limit = settings.SMC_COMMENT_MAX_CHARS
     if isinstance(value, str):
         value = _UNSTORABLE.sub("\ufffd", value)
         return value if len(value) <= limit else value[:limit] + _CUT_MARK
     if isinstance(value, dict):
-        return {str(storable(str(k))): storable(v) for k, v in value.items()}
+        return {str(_storable(str(k))): _storable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [storable(v) for v in value]
+        return [_storable(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, datetime):
         return value.isoformat()
-    return storable(str(value))
+    return _storable(str(value))
 
 
 def _clean(value, limit: int = 1000) -> str:

@@ -93,3 +93,15 @@ def test_a_flood_of_ten_thousand_comments_in_a_minute_polled_as_it_comes(page, s
     assert set(CommentVersion.objects.values_list("kind", flat=True)) == {"created"}
     texts = set(Comment.objects.values_list("text", flat=True))
     assert texts == {f"flood {n}" for n in range(10_000)}
+
+
+def test_a_payload_is_stored_as_it_came_unless_postgresql_would_refuse_it(settings):
+    plain = {"id": "1_2", "message": "Thanks 🚒", "from": {"id": 7}, "tags": [1.5, None]}
+    assert ingest.storable(plain) is plain
+    settings.SMC_COMMENT_MAX_CHARS = 50
+    hostile = {"a": "nul \x00", "b": ["lone \ud800"], "c": float("nan"), "d": "z" * 60}
+    assert ingest.storable(hostile) == {
+        "a": "nul \ufffd", "b": ["lone \ufffd"], "c": "nan", "d": "z" * 50 + "…[cut by SMC]"
+    }  # fmt: skip
+    spelled = {"message": "a comment that types \\u0000 out"}
+    assert ingest.storable(spelled) == spelled

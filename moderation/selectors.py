@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from moderation.models import ChannelPoll, Comment, CommentVersion
@@ -34,7 +34,18 @@ def comments_for(viewer, *, channel: Channel | None = None) -> QuerySet[Comment]
     found = Comment.objects.filter(agency=viewer.agency)
     if channel is not None:
         found = found.filter(channel=channel)
-    return found.select_related("channel").order_by("-created_at", "pk")
+    # The decision on the newest version, for the list (one subquery, no per-row query).
+    newest = CommentVersion.objects.filter(agency=viewer.agency, comment=OuterRef("pk")).order_by(
+        "-seq"
+    )
+    return (
+        found.select_related("channel")
+        .annotate(
+            decision_category=Subquery(newest.values("decision_category")[:1]),
+            decision_rule=Subquery(newest.values("decision_rule")[:1]),
+        )
+        .order_by("-created_at", "pk")
+    )
 
 
 def get_comment_for(viewer, comment_id: int) -> Comment:

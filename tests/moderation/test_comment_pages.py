@@ -83,10 +83,13 @@ def test_mastodon_html_is_sanitized_for_display_and_kept_raw(client, channel, su
 def test_the_comment_list_filters_by_channel(client, agency, channel, supervisor):
     other = make_channel(agency, platform="x", name="Metro on X")
     archive(channel, "m1", "On Mastodon")
-    archive(other, "x1", "On X")
+    archive(other, "x1", "On X, you piece of shit")
     url = reverse("moderation:comment_list")
     body = page_of(client, supervisor, url, data={"channel": channel.pk})
     assert "On Mastodon" in body and "On X" not in body
+    assert "clean <small><code>none" in body
+    body = page_of(client, supervisor, url, data={"channel": other.pk})
+    assert "profanity <small><code>profanity." in body
     body = page_of(client, supervisor, url)
     assert "On Mastodon" in body and "On X" in body
 

@@ -20,13 +20,14 @@ own OAuth flow, and then measures two things with the worker's own code path
   the worker runs out of channels before the window ends the figure is printed as a
   lower bound (``>=``); raise `--pool`.
 
-The simulator runs in a thread of this process, so its time counts against SMC's: the
+The simulators run in threads of this process, so their time counts against SMC's: the
 figures are conservative. Prints one ``name: value unit`` line per figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import shutil
 import subprocess
@@ -71,6 +72,8 @@ def main() -> None:
     # Start (or join) the embedded servers in this process, so it owns and stops them.
     from smc import embedded
 
+    # Registered first, so it runs last: after the embedded servers' own exit handler.
+    atexit.register(shutil.rmtree, data_dir, True)
     embedded.activate()
     _migrate()
     os.environ["SMC_DB_ROLE"] = "app"
@@ -79,30 +82,66 @@ def main() -> None:
     from django.conf import settings
     from django.test.utils import override_settings
 
-    from platforms.simulators import get_simulator_class
-    from platforms.simulators.core import SIM_CLIENT_ID, SIM_CLIENT_SECRET, serve
+    from platforms.simulators.core import SIM_CLIENT_ID, SIM_CLIENT_SECRET
 
-    simulator = get_simulator_class("facebook")()
-    # Connecting thousands of Pages for the pool is set-up, not what is measured: lift
-    # the app-wide limit that the connect flows count against. Polls use Page tokens,
-    # whose per-Page limit stays as Facebook sets it.
-    simulator.limit_overrides["app"] = (10**9, 3600)
-    server, url = serve(simulator)
-    bases = dict(settings.SMC_PLATFORM_BASES, FB_WWW_BASE=url, FB_GRAPH_BASE=url)
     clients = dict(settings.SMC_OAUTH_CLIENTS, facebook=(SIM_CLIENT_ID, SIM_CLIENT_SECRET))
+    facebook = Facebooks()
     try:
-        with override_settings(SMC_PLATFORM_BASES=bases, SMC_OAUTH_CLIENTS=clients):
-            _run(options, simulator, url)
+        with override_settings(SMC_OAUTH_CLIENTS=clients):
+            _run(options, facebook)
     finally:
-        server.shutdown()
+        facebook.shutdown()
         from django.db import connections
 
         connections.close_all()
         embedded.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def _run(options, simulator, url: str) -> None:
+class Facebooks:
+    """Simulated Facebooks, a few Pages each. The simulator lists a Page's comments by
+    scanning everything it holds (fine for tests, quadratic for a flood), so Pages are
+    spread over several: the time measured stays SMC's and the network's, not a scan
+    that real Facebook does not do. Each channel is read from its own simulator."""
+
+    PAGES_EACH = 50
+
+    def __init__(self):
+        self.servers, self.of_channel, self.current, self.count = [], {}, None, 0
+
+    def _new(self):
+        from platforms.simulators import get_simulator_class
+        from platforms.simulators.core import serve
+
+        simulator = get_simulator_class("facebook")()
+        # Each its own seed: simulators of one platform otherwise mint the same ids.
+        simulator.reset(seed=len(self.servers) + 1)
+        # Connecting thousands of Pages is set-up, not what is measured: lift the
+        # app-wide limit the connect flows count against. Polls use Page tokens, whose
+        # per-Page limit stays as Facebook sets it.
+        simulator.limit_overrides["app"] = (10**9, 3600)
+        server, url = serve(simulator)
+        self.servers.append(server)
+        return simulator, url
+
+    def for_new_page(self, *, alone: bool = False):
+        if alone or self.current is None or self.count >= self.PAGES_EACH:
+            self.current, self.count = self._new(), 0
+        self.count += 1
+        return self.current
+
+    def at(self, url: str):
+        from django.conf import settings
+        from django.test.utils import override_settings
+
+        bases = dict(settings.SMC_PLATFORM_BASES, FB_WWW_BASE=url, FB_GRAPH_BASE=url)
+        return override_settings(SMC_PLATFORM_BASES=bases)
+
+    def shutdown(self):
+        for server in self.servers:
+            server.shutdown()
+
+
+def _run(options, facebook: Facebooks) -> None:
     import itertools
 
     from django.db import connection
@@ -110,6 +149,7 @@ def _run(options, simulator, url: str) -> None:
     from accounts.models import Role
     from moderation import ingest
     from moderation.models import ChannelPoll, Comment, CommentVersion
+    from moderation.selectors import channel_for_ingest
     from platforms.adapters.base import OutgoingPost
     from platforms.demo import connect_through_simulator
     from platforms.services import call_platform
@@ -121,45 +161,54 @@ def _run(options, simulator, url: str) -> None:
     agency = make_agency(name=f"Bench Police {run}", slug=f"bench-{run}")
     admin = make_member(agency, role=Role.ADMINISTRATOR, username=f"bench-admin-{run}")
 
-    def new_page():
+    def new_page(*, alone: bool = False):
         n = next(numbers)
-        [channel], _ = connect_through_simulator(
-            administrator=admin, platform="facebook", sim_url=url,
-            display_name=f"Bench Page {n}", handle=f"bench{run}p{n}",
-        )  # fmt: skip
-        post = call_platform(channel, lambda a: a.publish(OutgoingPost(text="Road closed")))
-        return channel, post.platform_post_id
+        simulator, url = facebook.for_new_page(alone=alone)
+        with facebook.at(url):
+            [channel], _ = connect_through_simulator(
+                administrator=admin, platform="facebook", sim_url=url,
+                display_name=f"Bench Page {n}", handle=f"bench{run}p{n}",
+            )  # fmt: skip
+            post = call_platform(channel, lambda a: a.publish(OutgoingPost(text="Road closed")))
+        facebook.of_channel[channel.pk] = url
+        return channel, post.platform_post_id, simulator
 
-    def comment_on(post_id: str, count: int, offset: int = 0) -> None:
+    def comment_on(simulator, post_id: str, count: int, offset: int = 0) -> None:
         with simulator.lock:
             for i in range(count):
                 simulator.inject({"target": post_id, "author": {"name": f"Person {i % 500}"},
                                   "text": TEXTS[(offset + i) % len(TEXTS)]})  # fmt: skip
 
+    def poll(channel, lease_token: str = ""):
+        with facebook.at(facebook.of_channel[channel.pk]):
+            return ingest.poll_channel(channel=channel, lease_token=lease_token)
+
     with agency_scope(agency):
         # --- ingest_rate ------------------------------------------------------------------
-        pages = [new_page() for _ in range(options.channels)]
+        pages = [new_page(alone=True) for _ in range(options.channels)]
         per_page = options.comments // options.channels
-        for n, (_channel, post_id) in enumerate(pages):
-            comment_on(post_id, per_page, offset=n)
+        for n, (_channel, post_id, simulator) in enumerate(pages):
+            comment_on(simulator, post_id, per_page, offset=n)
         total = per_page * len(pages)
         started = time.perf_counter()
-        for channel, _post in pages:
-            ingest.poll_channel(channel=channel)
+        for channel, _post, _sim in pages:
+            poll(channel)
         seconds = time.perf_counter() - started
-        archived = Comment.objects.filter(channel__in=[c for c, _ in pages]).count()
+        channels = [channel for channel, _post, _sim in pages]
+        archived = Comment.objects.filter(channel__in=channels).count()
         decided = (
-            CommentVersion.objects.filter(comment__channel__in=[c for c, _ in pages])
+            CommentVersion.objects.filter(comment__channel__in=channels)
             .exclude(decision_category="")
             .count()
         )
         if archived != total or decided != total:
             raise SystemExit(f"lost comments: {total} written, {archived} archived, {decided}")
         # The platform's share of that time: the same reads again, archiving nothing. The
-        # simulator shares this process, so what is left is SMC's archiving and deciding.
+        # simulators share this process, so what is left is SMC's archiving and deciding.
         started = time.perf_counter()
-        for channel, _post in pages:
-            call_platform(channel, lambda a: a.fetch_comments(since=None))
+        for channel in channels:
+            with facebook.at(facebook.of_channel[channel.pk]):
+                call_platform(channel, lambda a: a.fetch_comments(since=None))
         reading = time.perf_counter() - started
         print(f"comments: {total}")
         print(f"ingest_seconds: {seconds:.2f} s")
@@ -173,11 +222,11 @@ def _run(options, simulator, url: str) -> None:
             # A short trial says how large a pool one worker could get through, so the
             # window never runs dry; the figure itself comes from the window below.
             trial = [new_page() for _ in range(10)]
-            for _channel, post_id in trial:
-                comment_on(post_id, 2)
+            for _channel, post_id, simulator in trial:
+                comment_on(simulator, post_id, 2)
             started = time.perf_counter()
-            for channel, _post in trial:
-                ingest.poll_channel(channel=channel)
+            for channel, _post, _sim in trial:
+                poll(channel)
             per_poll = (time.perf_counter() - started) / len(trial)
             pool_size = int(options.window / per_poll * 1.3) + 10
             print(f"trial_poll_seconds: {per_poll:.4f} s")
@@ -185,19 +234,17 @@ def _run(options, simulator, url: str) -> None:
         made = time.perf_counter()
         while len(pool) < pool_size:
             pool.append(new_page())
-        for n, (_channel, post_id) in enumerate(pool):
-            comment_on(post_id, 1 + n % 2, offset=n)
+        for n, (_channel, post_id, simulator) in enumerate(pool):
+            comment_on(simulator, post_id, 1 + n % 2, offset=n)
         print(f"pool_channels: {len(pool)} (connected in {time.perf_counter() - made:.0f} s)")
         ChannelPoll.objects.update(next_poll_at="2999-01-01T00:00:00Z")
-        ChannelPoll.objects.filter(channel__in=[c for c, _ in pool]).update(
+        ChannelPoll.objects.filter(channel__in=[c for c, _p, _s in pool]).update(
             next_poll_at="2000-01-01T00:00:00Z", leased_until=None, lease_token="",
             interval_s=60,
         )  # fmt: skip
         connection.close()
 
     polled: set[int] = set()
-    from smc.tenancy import agency_scope as scope
-
     started = time.perf_counter()
     ran_dry = False
     while time.perf_counter() - started < options.window:
@@ -208,11 +255,9 @@ def _run(options, simulator, url: str) -> None:
         for claim in claims:
             if time.perf_counter() - started >= options.window:
                 break
-            with scope(claim.agency_id):
-                from moderation.selectors import channel_for_ingest
-
+            with agency_scope(claim.agency_id):
                 channel = channel_for_ingest(claim.channel_id)
-                outcome = ingest.poll_channel(channel=channel, lease_token=claim.lease_token)
+                outcome = poll(channel, lease_token=claim.lease_token)
             if outcome.archived is not None:
                 polled.add(claim.channel_id)
     window = time.perf_counter() - started

@@ -3,11 +3,15 @@ B's data is unchanged and never shown. A route the walker does not know fails.""
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.models import Invitation, Membership, Role, Unit
 from accounts.services import invite_member
 from audit.actions import Action
 from audit.models import AuditEvent
+from moderation import ingest
+from moderation.models import Comment
+from platforms.adapters.base import CommentBatch, IncomingComment
 from platforms.models import Channel
 from smc.tenancy import agency_scope
 from tests.factories import make_agency, make_channel, make_member, make_unit
@@ -23,6 +27,7 @@ OBJECT_ROUTES = {
     "platforms:channel_detail": {"channel_id": "channel"},
     "platforms:disconnect": {"channel_id": "channel"},
     "platforms:set_people": {"channel_id": "channel"},
+    "moderation:comment_detail": {"comment_id": "comment"},
 }
 # Routes keyed by a secret rather than an id: a forged key must find nothing.
 SECRET_ROUTES = {
@@ -57,6 +62,7 @@ PLAIN_ROUTES = {
     "platforms:connect_bluesky",
     # The Facebook webhook: no session, no agency in the URL; it trusts only a signature.
     "moderation:facebook_webhook",
+    "moderation:comment_list", "moderation:dry_run",
 }  # fmt: skip
 # Views that only change the signed-in person's own login or session.
 SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation"}
@@ -116,16 +122,18 @@ class World:
             a_event = AuditEvent.objects.order_by("seq").first()
         b_channel = make_channel(self.b, name="Bravo Hidden Channel", administrator=b_admin)
         a_channel = make_channel(self.a, name="Alpha channel", administrator=a_admin)
+        b_comment = _archived_comment(b_channel, "Bravo hidden comment")
+        a_comment = _archived_comment(a_channel, "Alpha comment")
         self.objects = {
             "b": {"membership": b_person, "invitation": b_invitation, "event": b_event,
-                  "unit": b_unit, "channel": b_channel},
+                  "unit": b_unit, "channel": b_channel, "comment": b_comment},
             "a": {"membership": self.a_members[Role.USER], "invitation": a_invitation,
                   "event": a_event, "unit": make_unit(self.a, name="Alpha unit"),
-                  "channel": a_channel},
+                  "channel": a_channel, "comment": a_comment},
         }  # fmt: skip
         self.markers = ["Bravo Secret Agency", "Bravo Hidden Unit", "bravo_person",
                         "bravo@bravo.example", "invitee@bravo.example",
-                        "Bravo Hidden Channel"]  # fmt: skip
+                        "Bravo Hidden Channel", "Bravo hidden comment"]  # fmt: skip
 
     def url(self, name, side):
         objects = self.objects[side]
@@ -162,6 +170,15 @@ class World:
                 sorted(Channel.objects.values_list("pk", "status")),
                 AuditEvent.objects.count(),
             )
+
+
+def _archived_comment(channel, text):
+    with agency_scope(channel.agency):
+        ingest.archive_comments(channel=channel, batch=CommentBatch(comments=[IncomingComment(
+            platform_comment_id=f"c-{channel.pk}", platform_post_id="p", parent_id=None,
+            author_id="a", author_name="Pat", author_handle="pat", text=text,
+            created_at=timezone.now())], cursor=None))  # fmt: skip
+        return Comment.objects.get(channel=channel)
 
 
 def _base36(number):

@@ -6,7 +6,18 @@ from django.shortcuts import render
 
 @login_required
 def home(request):
-    return render(request, "home.html")
+    """For those who approve, the desk's main panel is the approval queue (P2)."""
+    context = {}
+    member = getattr(request, "membership", None)
+    if member is not None and member.role in ("administrator", "supervisor"):
+        from posting import queue
+
+        waiting = queue.approval_queue(viewer=member)
+        context = {
+            "approvals": queue.with_clock(waiting[:10], request.agency),
+            "approvals_count": waiting.count(),
+        }
+    return render(request, "home.html", context)
 
 
 def health(request):

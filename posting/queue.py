@@ -1,0 +1,101 @@
+"""Reading for approval (P2): the approval queue, and the posts an approver may open.
+
+The queue is the desk's main screen and grows with the agency: one query fills a page
+(channels and the photo count come as subqueries, not as a query per row)."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Concat
+from django.utils.translation import gettext as _
+
+from accounts.authority import supervised_unit_ids
+from accounts.models import Membership, Role
+from posting.models import Post, PostPhoto, PostRevision, Publication
+from posting.services.approval import may_approve
+from smc.errors import NotFound
+
+QUEUE_PAGE_SIZE = 25
+
+
+def reads_every_approval(viewer: Membership) -> bool:
+    """Administrators decide anything; auditors read everything and decide nothing."""
+    return viewer.role in (Role.ADMINISTRATOR, Role.AUDITOR)
+
+
+def approval_queue(*, viewer: Membership) -> QuerySet[Post]:
+    """Posts waiting for a decision this member may take (or, for an auditor, read),
+    longest waiting first. A member's own posts never show: nobody approves their own."""
+    waiting = Post.objects.filter(agency=viewer.agency, status=Post.Status.AWAITING_APPROVAL)
+    if not reads_every_approval(viewer):
+        waiting = waiting.filter(awaiting_unit_id__in=supervised_unit_ids(viewer))
+    channel_names = (
+        Publication.objects.filter(post=OuterRef("pk"))
+        .exclude(status=Publication.Status.CANCELLED)
+        .order_by("channel__platform", "channel__name")
+        .values(label=Concat("channel__name", Value(" · "), "channel__platform"))
+    )
+    photos = (
+        PostPhoto.objects.filter(post=OuterRef("pk"), removed_at=None)
+        .order_by()
+        .values("post")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        waiting.exclude(author=viewer)
+        .select_related("author__user", "author__unit", "awaiting_unit")
+        .annotate(
+            channel_labels=ArraySubquery(channel_names),
+            photo_count=Coalesce(Subquery(photos, output_field=IntegerField()), 0),
+        )
+        .order_by("awaiting_since", "pk")
+    )
+
+
+def with_clock(posts, agency) -> list[Post]:
+    """Each post of a page, told when its approval moves up unless someone decides, and
+    whether it has moved up already (it waits above its author's unit)."""
+    from datetime import timedelta
+
+    step = timedelta(minutes=agency.approval_escalation_minutes)
+    posts = list(posts)
+    for post in posts:
+        waiting_at_unit = post.awaiting_since and post.awaiting_unit_id
+        post.escalates_at = post.awaiting_since + step if waiting_at_unit else None
+        post.was_escalated = post.awaiting_unit_id != post.author.unit_id
+        post.failed_checks = [c for c in post.check_results or []
+                              if isinstance(c, dict) and c.get("ok") is False]  # fmt: skip
+    return posts
+
+
+def get_post_for_approver(viewer: Membership, post_id: int) -> Post:
+    """A post as an approver (or auditor) opens it. Posts they have no say over, and
+    other agencies' posts, are NotFound alike."""
+    post = (
+        Post.objects.filter(agency=viewer.agency, pk=post_id)
+        .select_related("author__user", "author__unit", "awaiting_unit", "approved_by__user")
+        .first()
+    )
+    if post is None:
+        raise NotFound(_("That post does not exist."))
+    if reads_every_approval(viewer) or post.author_id == viewer.pk:
+        return post
+    if viewer.role == Role.SUPERVISOR and (
+        may_approve(viewer, post) or post.author.unit_id in supervised_unit_ids(viewer)
+    ):
+        return post
+    raise NotFound(_("That post does not exist."))
+
+
+def revisions_of(post: Post) -> list[PostRevision]:
+    return list(post.revisions.select_related("edited_by__user").order_by("number"))
+
+
+def decisions_of(post: Post) -> list:
+    return list(post.decisions.select_related("supervisor__user").order_by("created_at", "pk"))
+
+
+def publications_of(post: Post) -> list[Publication]:
+    return list(post.publications.select_related("channel").order_by("channel__platform"))

@@ -34,7 +34,7 @@ def approval_queue(*, viewer: Membership) -> QuerySet[Post]:
         Publication.objects.filter(post=OuterRef("pk"))
         .exclude(status=Publication.Status.CANCELLED)
         .order_by("channel__platform", "channel__name")
-        .values(label=Concat("channel__name", Value(" · "), "channel__platform"))
+        .values("channel__name")
     )
     photos = (
         PostPhoto.objects.filter(post=OuterRef("pk"), removed_at=None)

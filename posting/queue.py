@@ -1,11 +1,14 @@
 """Reading for approval (P2): the approval queue, and the posts an approver may open.
 
 The queue is the desk's main screen and grows with the agency: one query fills a page
-(channels and the photo count come as subqueries, not as a query per row)."""
+(channels and the photo count come as subqueries, not as a query per row), plus the
+count for the pager. The page's posts are chosen first by id, on the queue's index, so
+the subqueries run for the 25 shown and not for every post an OFFSET skips."""
 
 from __future__ import annotations
 
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -24,12 +27,27 @@ def reads_every_approval(viewer: Membership) -> bool:
     return viewer.role in (Role.ADMINISTRATOR, Role.AUDITOR)
 
 
-def approval_queue(*, viewer: Membership) -> QuerySet[Post]:
+QUEUE_ORDER = ("awaiting_since", "pk")
+
+
+def waiting_for(viewer: Membership) -> QuerySet[Post]:
     """Posts waiting for a decision this member may take (or, for an auditor, read),
     longest waiting first. A member's own posts never show: nobody approves their own."""
     waiting = Post.objects.filter(agency=viewer.agency, status=Post.Status.AWAITING_APPROVAL)
     if not reads_every_approval(viewer):
         waiting = waiting.filter(awaiting_unit_id__in=supervised_unit_ids(viewer))
+    return waiting.exclude(author=viewer).order_by(*QUEUE_ORDER)
+
+
+def approval_page(*, viewer: Membership, number, per_page: int = QUEUE_PAGE_SIZE) -> Page:
+    """One page of the queue, its posts with everything a row shows."""
+    page = Paginator(waiting_for(viewer).values("pk"), per_page).get_page(number)
+    shown = Post.objects.filter(agency=viewer.agency, pk__in=page.object_list)
+    page.object_list = list(_with_row_facts(shown).order_by(*QUEUE_ORDER))
+    return page
+
+
+def _with_row_facts(posts: QuerySet[Post]) -> QuerySet[Post]:
     channel_names = (
         Publication.objects.filter(post=OuterRef("pk"))
         .exclude(status=Publication.Status.CANCELLED)
@@ -43,14 +61,9 @@ def approval_queue(*, viewer: Membership) -> QuerySet[Post]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return (
-        waiting.exclude(author=viewer)
-        .select_related("author__user", "author__unit", "awaiting_unit")
-        .annotate(
-            channel_labels=ArraySubquery(channel_names),
-            photo_count=Coalesce(Subquery(photos, output_field=IntegerField()), 0),
-        )
-        .order_by("awaiting_since", "pk")
+    return posts.select_related("author__user", "author__unit", "awaiting_unit").annotate(
+        channel_labels=ArraySubquery(channel_names),
+        photo_count=Coalesce(Subquery(photos, output_field=IntegerField()), 0),
     )
 
 

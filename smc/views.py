@@ -12,10 +12,10 @@ def home(request):
     if member is not None and member.role in ("administrator", "supervisor"):
         from posting import queue
 
-        waiting = queue.approval_queue(viewer=member)
+        page = queue.approval_page(viewer=member, number=1, per_page=10)
         context = {
-            "approvals": queue.with_clock(waiting[:10], request.agency),
-            "approvals_count": waiting.count(),
+            "approvals": queue.with_clock(page.object_list, request.agency),
+            "approvals_count": page.paginator.count,
         }
     return render(request, "home.html", context)
 

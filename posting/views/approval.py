@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,8 +20,7 @@ approvers = role_required(Role.ADMINISTRATOR, Role.SUPERVISOR)
 @login_required
 @approvers_and_readers
 def approval_queue(request):
-    page = Paginator(queue.approval_queue(viewer=request.membership),
-                     queue.QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))  # fmt: skip
+    page = queue.approval_page(viewer=request.membership, number=request.GET.get("page"))
     return render(request, "posting/approval_queue.html", {
         "page": page, "posts": queue.with_clock(page.object_list, request.agency),
         "can_decide": request.membership.role != Role.AUDITOR,

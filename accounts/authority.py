@@ -70,6 +70,19 @@ def supervised_unit_ids(membership: Membership) -> set[int]:
     return found
 
 
+def units_supervised_by(membership: Membership) -> list[Unit]:
+    return [
+        s.unit for s in Supervision.objects.filter(membership=membership).select_related("unit")
+    ]
+
+
+def trainings_of(membership: Membership) -> list[TrainingRecord]:
+    return list(
+        TrainingRecord.objects.filter(agency_id=membership.agency_id, membership=membership)
+        .select_related("recorded_by__user")
+    )  # fmt: skip
+
+
 def agency_today(agency: Agency) -> date:
     try:
         zone = ZoneInfo(agency.time_zone)

@@ -267,16 +267,13 @@ def my_account(request):
 
 
 def _authority_of(member):
-    from accounts.authority import current_training
-    from accounts.models import Supervision
+    from accounts.authority import current_training, trainings_of, units_supervised_by
 
     return {
-        "trainings": member.trainings.select_related("recorded_by__user"),
+        "trainings": trainings_of(member),
         "current_training": current_training(member),
         "training_form": TrainingForm(),
-        "supervises": [
-            s.unit for s in Supervision.objects.filter(membership=member).select_related("unit")
-        ],  # fmt: skip
+        "supervises": units_supervised_by(member),
     }
 
 

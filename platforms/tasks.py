@@ -61,6 +61,6 @@ def withdraw_lapsed_publish_rights_everywhere() -> int:
 @shared_task(acks_late=True)
 @agency_task
 def withdraw_lapsed_publish_rights(*, agency_id: int) -> int:
-    from accounts.models import Agency
+    from accounts.selectors import agency_by_id
 
-    return services.withdraw_lapsed_publish_rights(agency=Agency.objects.get(pk=agency_id))
+    return services.withdraw_lapsed_publish_rights(agency=agency_by_id(agency_id))

@@ -112,3 +112,18 @@ def decisions_of(post: Post) -> list:
 
 def publications_of(post: Post) -> list[Publication]:
     return list(post.publications.select_related("channel").order_by("channel__platform"))
+
+
+def agency_ids_with_waiting_approvals() -> list[int]:
+    """The approval clock's tick covers every agency: it only lists ids; each agency then
+    escalates in its own scope."""
+    from smc.tenancy import every_agency
+
+    with every_agency():
+        return sorted(
+            set(
+                Post.objects.filter(
+                    status=Post.Status.AWAITING_APPROVAL, awaiting_unit__isnull=False
+                ).values_list("agency_id", flat=True)
+            )
+        )

@@ -257,7 +257,8 @@ def test_unanswered_approvals_climb_the_chain_to_the_desk(desk, agency):
 
 
 def test_the_escalation_task_moves_overdue_approvals(desk, agency):
-    from posting.approval_tasks import agency_ids_with_waiting_approvals, escalate_agency_approvals
+    from posting.approval_tasks import escalate_agency_approvals
+    from posting.queue import agency_ids_with_waiting_approvals
 
     post = waiting(desk)
     Post.objects.filter(pk=post.pk).update(awaiting_since=timezone.now() - timedelta(hours=2))

@@ -81,6 +81,31 @@ class Action(models.TextChoices):
     )
     PUBLICATION_RETRIED = "posting.publication.retried", _("Publication retried")
     PUBLICATION_DELETED = "posting.publication.deleted", _("Post deleted from a platform")
+    # --- Authority (A3–A5) and approval (P2): supervisors, rights, training, notices ---
+    SUPERVISORS_CHANGED = "accounts.unit.supervisors_changed", _("Unit supervisors changed")
+    MEMBER_APPROVAL_CHANGED = (
+        "accounts.membership.approval_changed",
+        _("Member's need for approval changed"),
+    )
+    TRAINING_RECORDED = "accounts.training.recorded", _("Training recorded")
+    ESCALATION_TIME_CHANGED = (
+        "accounts.agency.escalation_time_changed",
+        _("Approval escalation time changed"),
+    )
+    CHANNEL_PUBLISHERS_CHANGED = (
+        "platforms.channel.publishers_changed",
+        _("Who may publish without approval changed"),
+    )
+    CHANNEL_APPROVAL_CHANGED = (
+        "platforms.channel.approval_changed",
+        _("Channel's need for approval changed"),
+    )
+    PUBLISH_RIGHTS_LAPSED = (
+        "platforms.channel.publish_rights_lapsed",
+        _("Publish rights removed: training expired"),
+    )
+    POST_SUBMIT_REFUSED = "posting.post.submit_refused", _("Post refused at submission")
+    # --- end of the authority and approval block ---
     # The record itself (R2, R3)
     LOG_VIEWED = "audit.log.viewed", _("Record searched")
     EVENT_VIEWED = "audit.event.viewed", _("Record entry opened")

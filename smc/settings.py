@@ -324,3 +324,19 @@ CELERY_BEAT_SCHEDULE["poll-due-channels"] = {
     "task": "moderation.tasks.poll_due_channels",
     "schedule": SMC_COMMENT_POLL_TICK_SECONDS,
 }
+
+# --- Approval (P2) and authority (A5) ------------------------------------------------------
+# How often the approval clock looks for approvals that waited past their agency's
+# escalation time (Agency.approval_escalation_minutes, set by administrators).
+SMC_APPROVAL_ESCALATION_TICK_SECONDS = env_int(
+    "SMC_APPROVAL_ESCALATION_TICK_SECONDS", 60, minimum=5
+)
+CELERY_BEAT_SCHEDULE["escalate-overdue-approvals"] = {
+    "task": "posting.approval_tasks.escalate_overdue_approvals",
+    "schedule": SMC_APPROVAL_ESCALATION_TICK_SECONDS,
+}
+# Daily: publish-without-approval rights end when their holder's training expires.
+CELERY_BEAT_SCHEDULE["withdraw-lapsed-publish-rights"] = {
+    "task": "platforms.tasks.withdraw_lapsed_publish_rights_everywhere",
+    "schedule": 24 * 60 * 60,
+}

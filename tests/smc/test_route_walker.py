@@ -5,16 +5,27 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, Role, Unit
+from accounts.models import (
+    Agency,
+    Invitation,
+    Membership,
+    Notification,
+    Role,
+    Supervision,
+    TrainingRecord,
+    Unit,
+)
+from accounts.notifications import notify
 from accounts.services import invite_member
 from audit.actions import Action
 from audit.models import AuditEvent
 from moderation import ingest
 from moderation.models import Comment
 from platforms.adapters.base import CommentBatch, IncomingComment
-from platforms.models import Channel
+from platforms.models import Channel, ChannelPermission
+from posting.models import Post
 from smc.tenancy import agency_scope
-from tests.factories import make_agency, make_channel, make_member, make_unit
+from tests.factories import make_agency, make_channel, make_member, make_post, make_unit
 
 # How to fill each route's arguments from one agency's objects.
 OBJECT_ROUTES = {
@@ -28,6 +39,18 @@ OBJECT_ROUTES = {
     "platforms:disconnect": {"channel_id": "channel"},
     "platforms:set_people": {"channel_id": "channel"},
     "moderation:comment_detail": {"comment_id": "comment"},
+    # Authority and approval (A3–A5, P2)
+    "accounts:unit_detail": {"unit_id": "unit"},
+    "accounts:set_supervisors": {"unit_id": "unit"},
+    "accounts:set_member_approval": {"membership_id": "membership"},
+    "accounts:record_training": {"membership_id": "membership"},
+    "accounts:open_notification": {"notification_id": "notification"},
+    "platforms:set_publishers": {"channel_id": "channel"},
+    "platforms:set_channel_approval": {"channel_id": "channel"},
+    "posting:review": {"post_id": "post"},
+    "posting:approve": {"post_id": "post"},
+    "posting:reject": {"post_id": "post"},
+    "posting:changes": {"post_id": "post"},
 }
 # Routes keyed by a secret rather than an id: a forged key must find nothing.
 SECRET_ROUTES = {
@@ -63,9 +86,14 @@ PLAIN_ROUTES = {
     # The Facebook webhook: no session, no agency in the URL; it trusts only a signature.
     "moderation:facebook_webhook",
     "moderation:comment_list", "moderation:dry_run",
+    # Authority and approval (A3–A5, P2)
+    "accounts:set_escalation", "accounts:notification_list",
+    "accounts:read_all_notifications", "posting:approval_queue",
 }  # fmt: skip
 # Views that only change the signed-in person's own login or session.
-SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation"}
+SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation",
+                # A member's own notices: anyone may mark theirs read, auditors too.
+                "accounts:open_notification", "accounts:read_all_notifications"}  # fmt: skip
 
 
 def all_routes():
@@ -122,18 +150,31 @@ class World:
             a_event = AuditEvent.objects.order_by("seq").first()
         b_channel = make_channel(self.b, name="Bravo Hidden Channel", administrator=b_admin)
         a_channel = make_channel(self.a, name="Alpha channel", administrator=a_admin)
-        b_comment = _archived_comment(b_channel, "Bravo hidden comment")
-        a_comment = _archived_comment(a_channel, "Alpha comment")
         self.objects = {
             "b": {"membership": b_person, "invitation": b_invitation, "event": b_event,
-                  "unit": b_unit, "channel": b_channel, "comment": b_comment},
+                  "unit": b_unit, "channel": b_channel},
             "a": {"membership": self.a_members[Role.USER], "invitation": a_invitation,
                   "event": a_event, "unit": make_unit(self.a, name="Alpha unit"),
-                  "channel": a_channel, "comment": a_comment},
+                  "channel": a_channel},
         }  # fmt: skip
         self.markers = ["Bravo Secret Agency", "Bravo Hidden Unit", "bravo_person",
                         "bravo@bravo.example", "invitee@bravo.example",
-                        "Bravo Hidden Channel", "Bravo hidden comment"]  # fmt: skip
+                        "Bravo Hidden Channel"]  # fmt: skip
+        b, a = self.objects["b"], self.objects["a"]
+        # Each topic below adds its own objects (one per side) and B's markers.
+        # Moderation (M1–M6)
+        b["comment"] = _archived_comment(b_channel, "Bravo hidden comment")
+        a["comment"] = _archived_comment(a_channel, "Alpha comment")
+        self.markers += ["Bravo hidden comment"]
+        # Posting and approval (P1–P5, A3–A5)
+        b["post"] = make_post(b_person, channels=[b_channel], text="Bravo hidden post text",
+                              status="awaiting_approval")  # fmt: skip
+        a["post"] = make_post(self.a_members[Role.USER], channels=[a_channel])
+        with agency_scope(self.b):
+            b["notification"] = notify(member=b_admin, title="Bravo hidden notice", url="/")
+        with agency_scope(self.a):
+            a["notification"] = notify(member=a_admin, title="Alpha notice", url="/")
+        self.markers += ["Bravo hidden post text", "Bravo hidden notice"]
 
     def url(self, name, side):
         objects = self.objects[side]
@@ -159,15 +200,33 @@ class World:
         return {"membership": b["membership"].pk, "unit": b["unit"].pk, "parent": b["unit"].pk,
                 "people": [b["membership"].pk],
                 "role": Role.ADMINISTRATOR, "roles": [Role.USER], "email": "x@alpha.example",
-                "name": "Forged unit"}  # fmt: skip
+                "name": "Forged unit", "supervisors": [b["membership"].pk],
+                "publishers": [b["membership"].pk], "needs_approval": "on",
+                "course": "Forged course", "completed_on": "2026-01-01",
+                "expires_on": "2027-01-01", "minutes": "5", "reason": "Forged reason",
+                "text": "Forged edit"}  # fmt: skip
 
     def snapshot(self, agency):
         with agency_scope(agency):
             return (
-                sorted(Membership.objects.values_list("pk", "role", "is_active", "unit_id")),
+                sorted(
+                    Membership.objects.values_list(
+                        "pk", "role", "is_active", "unit_id", "needs_approval"
+                    )
+                ),
                 sorted(Unit.objects.values_list("pk", "name", "parent_id")),
                 sorted(Invitation.objects.values_list("pk", "revoked_at", "accepted_at")),
-                sorted(Channel.objects.values_list("pk", "status")),
+                sorted(Channel.objects.values_list("pk", "status", "needs_approval")),
+                sorted(Post.objects.values_list("pk", "status", "text", "revision")),
+                sorted(Supervision.objects.values_list("pk", "unit_id", "membership_id")),
+                TrainingRecord.objects.count(),
+                sorted(Notification.objects.values_list("pk", "read_at")),
+                sorted(
+                    Agency.objects.filter(pk=agency.pk).values_list(
+                        "approval_escalation_minutes", flat=True
+                    )
+                ),
+                ChannelPermission.objects.count(),
                 AuditEvent.objects.count(),
             )
 
@@ -255,4 +314,4 @@ def test_an_auditor_reads_and_never_writes(world, client):
         assert response.status_code == 403, f"auditor POST {url} ({name}) -> {response.status_code}"
         assert "Auditors can read the record but not change anything." in response.content.decode()
     after = world.snapshot(world.a)
-    assert after[:4] == before[:4]
+    assert after[:-1] == before[:-1]  # only the refusals were recorded

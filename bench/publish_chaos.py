@@ -51,6 +51,7 @@ CHANNELS_PER_PLATFORM = 3  # per agency: X allows 100 posts per account per 15 m
 CHAOS_SETTINGS = {
     "SMC_PUBLISH_TICK_SECONDS": "1",
     "SMC_PUBLISH_LEASE_SECONDS": "20",
+    "SMC_PUBLISHES_PER_TICK": "100",  # handed out and not started: a few seconds of work
     "SMC_PUBLISH_RECONCILE_DELAY_SECONDS": "4",
     "SMC_COMMENT_POLL_TICK_SECONDS": "3600",  # comment polling is not what is measured
     "SMC_HTTPS": "false",

@@ -154,17 +154,26 @@ class Claim:
 
 
 def claim_due_publications(*, now: datetime | None = None, limit: int | None = None) -> list[Claim]:
-    """Beat's tick: lease every due publication (queued, or unknown and waiting to be
-    looked up), oldest due first, at most `limit`. SKIP LOCKED: two beats (or a beat
-    restarted mid-tick) never hand one row out twice, and a row a worker is updating
-    is simply left for the next tick."""
+    """Beat's tick: lease due publications (queued, or unknown and waiting to be looked
+    up), oldest due first. SKIP LOCKED: two beats (or a beat restarted mid-tick) never
+    hand one row out twice, and a row a worker is updating is left for the next tick.
+
+    At most `limit` are handed out and not yet started at any time: a burst (1,000 posts
+    due at nine o'clock) waits in PostgreSQL rather than in the broker, where its leases
+    would run out before a worker got to it and every tick would hand it out again."""
     now = now or timezone.now()
     limit = limit or settings.SMC_PUBLISHES_PER_TICK
     token = secrets.token_hex(8)
+    waiting = (Publication.Status.QUEUED, Publication.Status.UNKNOWN)
     # The schedule is one queue for the whole installation: a post due now must go now
     # whichever agency it belongs to. Only ids leave this block; each publication is
     # then handled in its own agency's scope.
     with every_agency(), transaction.atomic():
+        handed_out = Publication.objects.filter(
+            status__in=waiting, lease_expires_at__gte=now
+        ).count()
+        if handed_out >= limit:
+            return []
         due = list(
             Publication.objects.select_for_update(skip_locked=True)
             .filter(status__in=(Publication.Status.QUEUED, Publication.Status.UNKNOWN))
@@ -172,7 +181,7 @@ def claim_due_publications(*, now: datetime | None = None, limit: int | None = N
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
             .order_by("due_at", "pk")
-            .values_list("pk", "agency_id")[:limit]
+            .values_list("pk", "agency_id")[: limit - handed_out]
         )
         Publication.objects.filter(pk__in=[pk for pk, _ in due]).update(
             lease_owner=token, lease_expires_at=now + timedelta(seconds=lease_seconds())
@@ -197,7 +206,7 @@ def sweep_expired_leases(*, now: datetime | None = None) -> int:
     for pk, agency_id in expired:
         with agency_scope(agency_id), transaction.atomic():
             publication = (
-                Publication.objects.select_for_update(skip_locked=True)
+                Publication.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=pk, status=Publication.Status.SENDING, lease_expires_at__lt=now)
                 .select_related("post", "channel", "agency")
                 .first()
@@ -311,7 +320,7 @@ def _reconcile(publication: Publication, lease_token: str) -> str | None:
 def _begin_attempt(publication_id: int, lease_token: str) -> Publication | None:
     """Commit SENDING before the platform hears of it; renew the lease for the call."""
     publication = (
-        Publication.objects.select_for_update()
+        Publication.objects.select_for_update(of=("self",))
         .select_related("post", "channel", "agency")
         .filter(pk=publication_id, lease_owner=lease_token,
                 status__in=(Publication.Status.QUEUED, Publication.Status.UNKNOWN))
@@ -328,7 +337,10 @@ def _begin_attempt(publication_id: int, lease_token: str) -> Publication | None:
     publication.updated_at = now
     publication.save(update_fields=["status", "attempts", "first_attempt_at", "last_attempt_at",
                                     "lease_expires_at", "updated_at"])  # fmt: skip
-    _follow_publications(publication.post_id)
+    # Only the post's first attempt changes it (to PUBLISHING): while this row was waiting
+    # the post could not have moved on, so the status read with the row is true enough.
+    if publication.post.status != Post.Status.PUBLISHING:
+        _follow_publications(publication.post_id)
     return publication
 
 
@@ -339,7 +351,7 @@ def _finish(publication_id: int, lease_token: str, *, published: Published | Non
     """Record the attempt's outcome, only if the lease is still ours."""
     wanted = Publication.Status.UNKNOWN if looked else Publication.Status.SENDING
     publication = (
-        Publication.objects.select_for_update()
+        Publication.objects.select_for_update(of=("self",))
         .select_related("post", "channel", "agency")
         .filter(pk=publication_id, lease_owner=lease_token, status=wanted)
         .first()

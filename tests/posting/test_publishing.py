@@ -262,3 +262,40 @@ def test_a_delete_the_platform_does_not_answer_changes_nothing(
         publishing.delete_publication(member=pio, publication=publication)
     assert publications(post)[0].status == Publication.Status.PUBLISHED
     assert remote_copies(simulated_platforms, post.text)["x"] == 1
+
+
+def test_a_burst_waits_in_the_database_not_in_the_broker(agency, author, simulated_platforms):
+    [channel] = connect_channels(agency, simulated_platforms, ["mastodon"])
+    for _ in range(3):
+        released_post(author, [channel])
+
+    first = publishing.claim_due_publications(limit=2)
+    assert len(first) == 2
+    assert publishing.claim_due_publications(limit=2) == []  # two handed out, none started
+    with agency_scope(agency):
+        publishing.publish_publication(publication_id=first[0].publication_id,
+                                       lease_token=first[0].lease_token)  # fmt: skip
+    [third] = publishing.claim_due_publications(limit=2)
+    assert third.publication_id not in {c.publication_id for c in first}
+    # A lost message: the lease runs out and the row is handed out again, with a new token.
+    reclaimed = publishing.claim_due_publications(now=later(), limit=2)
+    assert first[1].publication_id in {c.publication_id for c in reclaimed}
+    with agency_scope(agency):
+        stale = publishing.publish_publication(
+            publication_id=first[1].publication_id, lease_token=first[1].lease_token
+        )
+    assert stale == "not ours"
+
+
+def test_workers_ack_late_and_stop_before_their_lease_and_the_broker_redelivers():
+    from django.conf import settings
+
+    from posting.tasks import publish_publication
+    from smc.celery import app
+
+    assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
+    assert app.conf.worker_prefetch_multiplier == 1
+    lease = settings.SMC_PUBLISH_LEASE_SECONDS
+    assert publish_publication.soft_time_limit < publish_publication.time_limit < lease
+    assert lease < app.conf.broker_transport_options["visibility_timeout"]
+    assert app.conf.task_time_limit < app.conf.broker_transport_options["visibility_timeout"]

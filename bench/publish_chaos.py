@@ -319,10 +319,15 @@ def main():  # noqa: PLR0915 - one scenario, read top to bottom
         deadline = time.monotonic() + 600
         while unsettled() and time.monotonic() < deadline:
             time.sleep(1)
-        statuses = Counter()
+        statuses, attempts, went_unknown = Counter(), 0, 0
+        from audit.actions import Action
+        from audit.models import AuditEvent
+
         for agency_id in authors:
             with agency_scope(agency_id):
                 statuses.update(Publication.objects.values_list("status", flat=True))
+                attempts += sum(Publication.objects.values_list("attempts", flat=True))
+                went_unknown += AuditEvent.objects.filter(action=Action.PUBLICATION_UNKNOWN).count()
     finally:
         processes.stop()
 
@@ -337,6 +342,11 @@ def main():  # noqa: PLR0915 - one scenario, read top to bottom
             if seen[text] == 1:
                 created = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00"))
                 lateness.append((created - due_by_text[text]).total_seconds())
+    # What the simulators did to SMC's requests (the injected faults that fired).
+    answered = Counter()
+    for platform in PUBLISHING:
+        for request in requests.get(urls[platform] + "/_sim/requests", timeout=60).json():
+            answered[str(request["status"])] += 1
     simulators.send_signal(signal.SIGTERM)
     simulators.wait(10)
 
@@ -354,6 +364,12 @@ def main():  # noqa: PLR0915 - one scenario, read top to bottom
     print(f"worker_kills_pool_process: {processes.kills['pool process']} count")
     print(f"redis_restarts: {int(redis_restarted)} count")
     print(f"beat_restarts: {int(beat_restarted)} count")
+    print(f"platform_requests: {sum(answered.values())} count")
+    print(f"faults_5xx: {answered['500'] + answered['503']} count")
+    print(f"faults_429: {answered['429']} count")
+    print(f"faults_dropped_after_commit: {answered['dropped after commit']} count")
+    print(f"attempts: {attempts} count")
+    print(f"publications_looked_up_after_unknown: {went_unknown} count")
     for status in ("published", "failed", "queued", "sending", "unknown"):
         print(f"publications_{status}: {statuses.get(status, 0)} count")
     print(f"setup_time: {setup_s:.1f} s")

@@ -255,7 +255,10 @@ def publish_publication(*, publication_id: int, lease_token: str) -> str:
     if publication is None:
         return "not ours"
     crash_point("after_sending_commit")
-    outgoing = outgoing_post(publication)
+    try:
+        outgoing = outgoing_post(publication)
+    except OSError as error:
+        return _finish(publication_id, lease_token, failed=_photo_unreadable(error))
     try:
         published = call_platform(
             publication.channel,
@@ -298,7 +301,10 @@ def _reconcile(publication: Publication, lease_token: str) -> str | None:
     """§0.3: is an earlier attempt on the platform? Found: PUBLISHED, nothing sent.
     Not found: None, and the caller sends. The platform not answering: still UNKNOWN,
     looked up again later (never a resend without a look)."""
-    outgoing = outgoing_post(publication)
+    try:
+        outgoing = outgoing_post(publication)
+    except OSError as error:
+        return _finish(publication.pk, lease_token, failed=_photo_unreadable(error), looked=True)
     try:
         found = call_platform(
             publication.channel,
@@ -461,6 +467,14 @@ def post_status_for(statuses: list[str]) -> str:
     if any(s == S.FAILED for s in statuses):
         return Post.Status.FAILED
     return Post.Status.PUBLISHED
+
+
+def _photo_unreadable(error: OSError) -> str:
+    # A photo missing from storage (a restore without the media folder): trying again
+    # cannot help, and a person must see it.
+    log.error("A photo of a post could not be read: %s", error)
+    return _("A photo of this post could not be read from storage, so nothing was sent. "
+             "Restore the photos (SMC_MEDIA_ROOT), then try again.")  # fmt: skip
 
 
 def _reason(error: Exception) -> str:

@@ -299,3 +299,51 @@ def test_workers_ack_late_and_stop_before_their_lease_and_the_broker_redelivers(
     assert publish_publication.soft_time_limit < publish_publication.time_limit < lease
     assert lease < app.conf.broker_transport_options["visibility_timeout"]
     assert app.conf.task_time_limit < app.conf.broker_transport_options["visibility_timeout"]
+
+
+def _add_photo(post, name: str, data: bytes | None):
+    from django.core.files.base import ContentFile
+
+    from posting.models import PostPhoto
+
+    with agency_scope(post.agency_id):
+        photo = PostPhoto(agency_id=post.agency_id, post=post, upload_key=name,
+                          content_type="image/png", cleaned_sha256="0" * 64)  # fmt: skip
+        if data is None:
+            photo.original.name = photo.cleaned.name = f"posts/{post.agency_id}/missing"
+        else:
+            photo.original.save(f"{name}-original", ContentFile(data), save=False)
+            photo.cleaned.save(f"{name}-cleaned", ContentFile(data), save=False)
+        photo.save()
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c"
+    "6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def test_the_posts_cleaned_photos_go_with_it(agency, author, simulated_platforms, settings,
+                                             tmp_path):  # fmt: skip
+    settings.MEDIA_ROOT = tmp_path
+    [channel] = connect_channels(agency, simulated_platforms, ["mastodon"])
+    post = released_post(author, [channel])
+    _add_photo(post, "a", PNG)
+
+    assert run_tick() == ["published"]
+    uploads = SimClient(simulated_platforms["mastodon"]).requests(method="POST",
+                                                                  path="/api/v2/media")  # fmt: skip
+    assert len(uploads) == 1
+
+
+def test_a_photo_missing_from_storage_fails_without_sending(agency, author, simulated_platforms,
+                                                           settings, tmp_path):  # fmt: skip
+    settings.MEDIA_ROOT = tmp_path
+    [channel] = connect_channels(agency, simulated_platforms, ["x"])
+    post = released_post(author, [channel])
+    _add_photo(post, "gone", None)
+
+    assert run_tick() == ["failed"]
+    [publication] = publications(post)
+    assert "could not be read" in publication.last_error
+    assert SimClient(simulated_platforms["x"]).requests(method="POST", path="/2/tweets") == []

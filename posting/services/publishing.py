@@ -143,6 +143,32 @@ def release_for_publishing(*, post: Post, actor=None) -> list[Publication]:
     return publications
 
 
+@transaction.atomic
+def unqueue_publications(*, post: Post, to: str = Publication.Status.WAITING) -> list[Publication]:
+    """Stop what has not started: the post's QUEUED publications go back to WAITING (an
+    edit after approval needs approval again) or to CANCELLED (the post is withdrawn).
+    Race-free with the workers: an attempt starts only from QUEUED under the row's lock,
+    so each row is either stopped here or already SENDING. Returns the publications that
+    could not be stopped (sending, unknown or published) for the caller to explain."""
+    if to not in (Publication.Status.WAITING, Publication.Status.CANCELLED):
+        raise ValueError(f"Publications are unqueued to waiting or cancelled, not {to}.")
+    rows = list(
+        Publication.objects.select_for_update(of=("self",))
+        .filter(agency=post.agency_id, post=post)
+        .order_by("pk")
+    )
+    now = timezone.now()
+    for publication in rows:
+        if publication.status == Publication.Status.QUEUED:
+            publication.status = to
+            publication.lease_owner, publication.lease_expires_at = "", None
+            publication.next_attempt_at = None
+            publication.updated_at = now
+            publication.save()
+    return [p for p in rows if p.status in (Publication.Status.SENDING, Publication.Status.UNKNOWN,
+                                            Publication.Status.PUBLISHED)]  # fmt: skip
+
+
 # --- Beat: claim and sweep ------------------------------------------------------------------
 
 

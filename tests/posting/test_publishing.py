@@ -347,3 +347,29 @@ def test_a_photo_missing_from_storage_fails_without_sending(agency, author, simu
     [publication] = publications(post)
     assert "could not be read" in publication.last_error
     assert SimClient(simulated_platforms["x"]).requests(method="POST", path="/2/tweets") == []
+
+
+def test_an_unqueued_post_is_not_sent_even_by_a_task_already_handed_out(
+    agency, author, simulated_platforms
+):
+    channels = connect_channels(agency, simulated_platforms, ["x", "mastodon"])
+    post = released_post(author, channels)
+    claims = publishing.claim_due_publications()
+    with agency_scope(agency):  # the X one goes out before the edit
+        x_claim = next(c for c in claims if Publication.objects.get(pk=c.publication_id)
+                       .channel.platform == "x")  # fmt: skip
+        publishing.publish_publication(publication_id=x_claim.publication_id,
+                                       lease_token=x_claim.lease_token)  # fmt: skip
+        post.refresh_from_db()
+        not_stopped = publishing.unqueue_publications(post=post)
+    assert [p.channel.platform for p in not_stopped] == ["x"]
+
+    with agency_scope(agency):
+        outcomes = [publishing.publish_publication(publication_id=c.publication_id,
+                                                   lease_token=c.lease_token)
+                    for c in claims if c is not x_claim]  # fmt: skip
+    assert outcomes == ["not ours"]
+    assert {p.channel.platform: p.status for p in publications(post)} == {
+        "x": Publication.Status.PUBLISHED, "mastodon": Publication.Status.WAITING}  # fmt: skip
+    assert remote_copies(simulated_platforms, post.text)["mastodon"] == 0
+    assert run_tick(now=later()) == []

@@ -72,10 +72,11 @@ def administrator_emails(agency) -> list[str]:
     )
 
 
-def call_platform(channel: Channel, operation):
+def call_platform(channel: Channel, operation, **adapter_options):
     """Run `operation(adapter)` for a channel and keep the channel's status true to what
     the platform said: a dead credential marks it, a rate limit shows until when.
-    Adapter errors are re-raised for the caller to decide what happens to its work."""
+    Adapter errors are re-raised for the caller to decide what happens to its work.
+    `adapter_options` go to get_adapter (the publisher's shorter timeouts)."""
     from platforms.adapters.base import NeedsReconnect, RetryLater
     from platforms.credentials import get_adapter
 
@@ -85,7 +86,7 @@ def call_platform(channel: Channel, operation):
             code="not_connected",
         )
     try:
-        return operation(get_adapter(channel))
+        return operation(get_adapter(channel, **adapter_options))
     except CredentialUnreadable as error:
         report_unreadable_credential(channel=channel, error=error)
         raise

@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401 - each topic below adds its routes
 
-from posting.views import approval
+from posting.views import approval, publishing
 
 app_name = "posting"
 
@@ -15,3 +15,11 @@ urlpatterns += [
     path("<int:post_id>/reject/", approval.reject, name="reject"),
     path("<int:post_id>/changes/", approval.changes, name="changes"),
 ]
+# Publishing (P3, P4)
+urlpatterns += [
+    path("<int:post_id>/channels/", publishing.post_publications, name="post_publications"),
+    path("channels/<int:publication_id>/retry/", publishing.retry_publication,
+         name="retry_publication"),
+    path("channels/<int:publication_id>/delete/", publishing.delete_publication,
+         name="delete_publication"),
+]  # fmt: skip

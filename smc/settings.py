@@ -340,3 +340,32 @@ CELERY_BEAT_SCHEDULE["withdraw-lapsed-publish-rights"] = {
     "task": "platforms.tasks.withdraw_lapsed_publish_rights_everywhere",
     "schedule": 24 * 60 * 60,
 }
+
+# --- Publishing (P3, P4) -------------------------------------------------------------------
+# How often beat hands due publications to the workers (a post is late by at most this
+# plus the queue), and at most how many are handed out and not yet started at once.
+SMC_PUBLISH_TICK_SECONDS = env_int("SMC_PUBLISH_TICK_SECONDS", 1, minimum=1)
+SMC_PUBLISHES_PER_TICK = env_int("SMC_PUBLISHES_PER_TICK", 200, minimum=1)
+# A claimed or sending publication is its worker's for this long. The publish task's
+# time limits are derived from it (half and three quarters), so a live attempt always
+# holds its row; a dead worker's row is looked up on the platform after it runs out.
+SMC_PUBLISH_LEASE_SECONDS = env_int("SMC_PUBLISH_LEASE_SECONDS", 120, minimum=8)
+# After an ambiguous attempt (sent, no answer), wait this long before looking for the
+# post on the platform, so a platform still processing the attempt has finished it.
+SMC_PUBLISH_RECONCILE_DELAY_S = env_int("SMC_PUBLISH_RECONCILE_DELAY_SECONDS", 5, minimum=0)
+# Clear "not now" answers (5xx, 429) are retried with backoff up to this many attempts.
+SMC_PUBLISH_MAX_ATTEMPTS = env_int("SMC_PUBLISH_MAX_ATTEMPTS", 8, minimum=1)
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= SMC_PUBLISH_LEASE_SECONDS:
+    raise ImproperlyConfigured("SMC_PUBLISH_LEASE_SECONDS must stay below the broker's "
+                               "visibility timeout (3600 s).")  # fmt: skip
+# A tick that waited in a busy queue is dropped: the next one is already on its way.
+CELERY_BEAT_SCHEDULE["publish-due-posts"] = {
+    "task": "posting.tasks.publish_due_posts",
+    "schedule": SMC_PUBLISH_TICK_SECONDS,
+    "options": {"expires": 5 * SMC_PUBLISH_TICK_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["sweep-publication-leases"] = {
+    "task": "posting.tasks.sweep_publication_leases",
+    "schedule": max(2, SMC_PUBLISH_TICK_SECONDS),
+    "options": {"expires": 5 * max(2, SMC_PUBLISH_TICK_SECONDS)},
+}

@@ -32,7 +32,7 @@ from platforms import length
 from platforms.models import Channel, ChannelPermission
 from posting.models import ApprovalDecision, Post, PostRevision, Publication
 from posting.services import PostingError
-from posting.services.publishing import release_for_publishing
+from posting.services.publishing import release_for_publishing, unqueue_publications
 
 MAX_REASON = 2000
 
@@ -245,7 +245,7 @@ def _submit(*, author: Membership, post: Post) -> Post:
     if reasons:
         _tell_approvers(post, approvers, _("A post waits for your approval"))
     else:
-        release_for_publishing(post=post)
+        release_for_publishing(post=post, actor=author)
         post.refresh_from_db()
     return post
 
@@ -283,7 +283,7 @@ def approve_post(*, supervisor: Membership, post: Post) -> Post:
     post.save()
     record_event(actor=supervisor, action=Action.POST_APPROVED, subject=post,
                  details={"revision": post.revision})  # fmt: skip
-    release_for_publishing(post=post)
+    release_for_publishing(post=post, actor=supervisor)
     notify(member=post.author, title=_("Your post was approved"),
            body=_("Approved by %s.") % supervisor.user, url=_post_url(post))  # fmt: skip
     post.refresh_from_db()
@@ -342,17 +342,11 @@ def edit_as_supervisor(*, supervisor: Membership, post: Post, text: str,
     for channel in channels:
         if _too_long(text, channel):
             raise PostingError(_("The text is too long for %s. Shorten it.") % channel)
-    if after_approval:
-        publications = list(
-            Publication.objects.select_for_update().filter(post=post).order_by("pk")
-        )
-        if any(p.status not in (Publication.Status.QUEUED, Publication.Status.WAITING)
-               for p in publications):  # fmt: skip
-            raise PostingError(_("This post has started going out; it can no longer be edited."))
-        for publication in publications:
-            publication.status, publication.due_at = Publication.Status.WAITING, None
-            publication.updated_at = timezone.now()
-            publication.save(update_fields=["status", "due_at", "updated_at"])
+    # The publisher's own way to stop what has not started (race-free with workers);
+    # anything already going out makes the edit impossible, and the transaction rolls
+    # the unqueueing back with the refusal.
+    if after_approval and unqueue_publications(post=post, to=Publication.Status.WAITING):
+        raise PostingError(_("This post has started going out; it can no longer be edited."))
 
     before = {"text": post.text, "location": post.location}
     post.text, post.location = text, new_location

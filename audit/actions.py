@@ -58,6 +58,18 @@ class Action(models.TextChoices):
         "moderation.channel.poll_interval_changed",
         _("How often comments are read changed"),
     )
+    # Comment actions, hold mode and review (M3–M5)
+    COMMENT_POLICY_CHANGED = "moderation.policy.changed", _("Comment policy changed")
+    HOLD_SWITCH_CHANGED = "moderation.policy.hold_switch_changed", _("Hold mode switched")
+    COMMENT_HELD = "moderation.comment.held", _("Comment held for review")
+    COMMENT_ESCALATED = "moderation.comment.escalated", _("Comment escalated to supervisors")
+    COMMENT_HIDDEN = "moderation.comment.hidden", _("Comment hidden on the platform")
+    COMMENT_SHOWN = "moderation.comment.shown", _("Comment shown again on the platform")
+    COMMENT_DELETED = "moderation.comment.deleted", _("Comment deleted on the platform")
+    COMMENT_REPLIED = "moderation.comment.replied", _("Reply posted to a comment")
+    COMMENT_RELEASED = "moderation.comment.released", _("Held comment released")
+    COMMENT_KEPT_HIDDEN = "moderation.comment.kept_hidden", _("Held comment kept hidden")
+    COMMENT_RESTORED = "moderation.comment.restored", _("Hidden comment restored")
     # The record itself (R2, R3)
     LOG_VIEWED = "audit.log.viewed", _("Record searched")
     EVENT_VIEWED = "audit.event.viewed", _("Record entry opened")

@@ -1,11 +1,20 @@
-"""Reading archived comments and polling state (M1)."""
+"""Reading archived comments, polling state, the review queue and alerts (M1–M5)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
-from moderation.models import ChannelPoll, Comment, CommentVersion
+from moderation.models import (
+    ChannelPoll,
+    Comment,
+    CommentVersion,
+    Hold,
+    ModerationAction,
+    Notification,
+)
 from platforms.models import Channel
+from smc.errors import NotFound
 
 
 def channel_for_ingest(channel_id: int) -> Channel | None:
@@ -25,3 +34,49 @@ def comment_versions(*, comment: Comment) -> QuerySet[CommentVersion]:
 
 def poll_state(*, channel: Channel) -> ChannelPoll | None:
     return ChannelPoll.objects.filter(agency=channel.agency_id, channel=channel).first()
+
+
+# --- Review queue, comment page, alerts (M3–M5) ---------------------------------------------
+
+
+def held_comments(*, viewer) -> QuerySet[Hold]:
+    """The review queue: comments waiting for a reviewer, oldest first (threats first)."""
+    return (
+        Hold.objects.filter(agency=viewer.agency, state=Hold.State.HELD)
+        .select_related("comment__channel", "version")
+        .order_by("-escalated", "created_at", "pk")
+    )
+
+
+def get_comment_for(viewer, comment_id: int) -> Comment:
+    comment = (
+        Comment.objects.filter(agency=viewer.agency, pk=comment_id)
+        .select_related("channel")
+        .first()
+    )
+    if comment is None:
+        raise NotFound(_("That comment does not exist."))
+    return comment
+
+
+def comment_trail(*, comment: Comment) -> dict:
+    """Everything done about a comment, for its page: the appeal trail (M5)."""
+    return {
+        "versions": list(comment_versions(comment=comment)),
+        "holds": list(
+            Hold.objects.filter(agency=comment.agency_id, comment=comment)
+            .select_related("decided_by__user")
+            .order_by("created_at", "pk")
+        ),
+        "actions": list(
+            ModerationAction.objects.filter(agency=comment.agency_id, comment=comment)
+            .select_related("requested_by__user")
+            .order_by("requested_at", "pk")
+        ),
+    }
+
+
+def notifications(*, viewer) -> QuerySet[Notification]:
+    return Notification.objects.filter(agency=viewer.agency, recipient=viewer).select_related(
+        "comment"
+    )

@@ -318,3 +318,10 @@ CELERY_BEAT_SCHEDULE["poll-due-channels"] = {
     "task": "moderation.tasks.poll_due_channels",
     "schedule": SMC_COMMENT_POLL_TICK_SECONDS,
 }
+
+# --- Comment actions (M3) --------------------------------------------------------------------
+# A platform action that meets RetryLater is tried again after this many seconds, doubling
+# each time (at most 15 minutes, or longer when the platform names its wait), and given up
+# (the comment then held in SMC's queue) after SMC_ACTION_MAX_ATTEMPTS tries.
+SMC_ACTION_RETRY_SECONDS = env_int("SMC_ACTION_RETRY_SECONDS", 5, minimum=0)
+SMC_ACTION_MAX_ATTEMPTS = env_int("SMC_ACTION_MAX_ATTEMPTS", 8, minimum=1)

@@ -202,10 +202,13 @@ class Attempt:
 
 
 def retry_delay(attempts: int, platform_wait: float | None) -> float:
-    """Backoff between tries: doubling from SMC_ACTION_RETRY_SECONDS, at most 15 min; the
-    platform's own wait when it names a longer one."""
+    """Backoff between tries: doubling from SMC_ACTION_RETRY_SECONDS, at most 15 min. A
+    platform's wait of a minute or more is a rate-limit window (as call_platform reads
+    it) and is waited out, up to an hour; shorter hints are the adapter's own backoff,
+    which ours replaces."""
     delay = min(900.0, settings.SMC_ACTION_RETRY_SECONDS * 2 ** max(0, attempts - 1))
-    return max(delay, min(platform_wait or 0.0, 3600.0))
+    window = platform_wait if platform_wait and platform_wait >= 60 else 0.0
+    return max(delay, min(window, 3600.0))
 
 
 def carry_out(action_id: int) -> Attempt:

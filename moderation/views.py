@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -90,9 +91,12 @@ def review(request):
     except actions.ReviewRefused as error:
         messages.error(request, error.message)
     else:
-        done = _("released") if decision == actions.RELEASE else _("kept hidden")
-        messages.success(request, _("%(n)s comments %(done)s.") % {"n": outcome.decided,
-                                                                     "done": done})  # fmt: skip
+        n = outcome.decided
+        if decision == actions.RELEASE:
+            text = ngettext("%(n)s comment released.", "%(n)s comments released.", n)
+        else:
+            text = ngettext("%(n)s comment kept hidden.", "%(n)s comments kept hidden.", n)
+        messages.success(request, text % {"n": n})
     return redirect("moderation:queue")
 
 

@@ -303,3 +303,27 @@ def test_archived_versions_cannot_be_changed_or_removed(page):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             change()
     assert CommentVersion.objects.get().text == "Road closed?"
+
+
+def test_retries_back_off_and_respect_a_rate_limit_window(settings):
+    settings.SMC_ACTION_RETRY_SECONDS = 5
+    assert [actions.retry_delay(n, None) for n in (1, 2, 3)] == [5, 10, 20]
+    assert actions.retry_delay(20, None) == 900  # at most 15 minutes
+    assert actions.retry_delay(1, 4.4) == 5  # an adapter's short hint: our backoff
+    assert actions.retry_delay(1, 600) == 600  # a rate-limit window is waited out
+
+
+def test_an_action_that_keeps_failing_gives_up_and_holds_the_comment(page, settings):
+    settings.SMC_ACTION_MAX_ATTEMPTS = 2
+    outcome_id = comment(page, "This is fucking useless")["id"]
+    page.sim.fault("POST", f"/{outcome_id}", count=5, mode="error", status=503)
+    archived = ingest.poll_channel(channel=page).archived
+    [hide_id] = actions.plan(channel=page, version_ids=archived.version_ids).action_ids
+
+    first, second = actions.carry_out(hide_id), actions.carry_out(hide_id)
+
+    assert first.state == State.PENDING and first.retry_in is not None
+    assert second.state == State.FAILED and second.retry_in is None
+    hold = Hold.objects.get(state=Hold.State.HELD)
+    assert "Still visible on Facebook" in hold.platform_note
+    assert on_platform(page)["This is fucking useless"]["hidden"] is False

@@ -131,9 +131,19 @@ def engine_policy(row: CommentPolicy, agency_slug: str = "") -> StoredPolicy:
         actions=actions,
         block_terms=tuple(row.block_terms or ()),
         allow_terms=tuple(row.allow_terms or ()),
-        name=f"agency:{agency_slug or row.agency_id}",
+        name=_policy_name(row, agency_slug),
         replies=dict(row.reply_templates or {}),
     )
+
+
+def _policy_name(row: CommentPolicy, agency_slug: str) -> str:
+    """What each archived decision names as its policy: "default" until the agency changes
+    it, then the agency and the moment of the change, so the record shows which rules
+    decided (CommentVersion.policy_name holds 60 characters)."""
+    if row.updated_by_id is None:
+        return "default"
+    stamp = row.updated_at.strftime("%Y%m%dT%H%M%S")
+    return f"{(agency_slug or str(row.agency_id))[:40]}@{stamp}"
 
 
 def policy_for_agency(agency) -> StoredPolicy:

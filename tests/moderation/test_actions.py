@@ -258,6 +258,7 @@ def test_policy_changes_are_recorded_and_used_by_ingest_and_dry_run(page, pio, c
     [held] = poll_and_act(page)
 
     assert held.versions.get().decision_rule == "custom.block"
+    assert held.versions.get().policy_name.startswith("metro@")
     assert Hold.objects.get(comment=held).reason_code == "custom.block"
     import io
 

@@ -26,6 +26,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -78,13 +79,25 @@ class Plan:
     escalations: int = 0
 
 
-@transaction.atomic
 def plan(*, channel: Channel, version_ids) -> Plan:
-    """M3/M4: what to do about each new or edited version, as rows. Idempotent."""
+    """M3/M4: what to do about each new or edited version, as rows. Idempotent.
+
+    Threats go first, in their own transaction: in a flood of thousands of comments the
+    supervisors are told (and the threat hidden) without waiting for the rest."""
+    ids = list(version_ids)
+    escalating = Q(decision_category="threat") | Q(decision_action="escalate")
+    first = _plan(channel, ids, escalating)
+    rest = _plan(channel, ids, ~escalating)
+    return Plan(first.action_ids + rest.action_ids, first.holds + rest.holds,
+                first.escalations + rest.escalations)  # fmt: skip
+
+
+@transaction.atomic
+def _plan(channel: Channel, version_ids: list[int], which: Q) -> Plan:
     agency = channel.agency
     policy = stored_policy(agency)
     versions = (
-        CommentVersion.objects.filter(pk__in=list(version_ids), comment__channel=channel,
+        CommentVersion.objects.filter(which, pk__in=version_ids, comment__channel=channel,
                                       kind__in=DECIDED_KINDS)
         .select_related("comment").order_by("pk")
     )  # fmt: skip

@@ -157,10 +157,15 @@ def test_a_reply_rule_posts_its_template_once(page, pio):
 def test_a_threat_escalates_at_once_and_is_retained(page, pio, django_capture_on_commit_callbacks):
     officer = make_member(page.agency, role=Role.USER, username="officer")
     auditor = make_member(page.agency, role=Role.AUDITOR, username="auditor")
+    policies.set_hold_switch(editor=pio, on=True)
     comment(page, "I will shoot the officer at the Elm St station tomorrow")
+    comment(page, "Is the parade still on?")  # read first: Facebook lists the newest first
 
     with django_capture_on_commit_callbacks(execute=True):
-        [threat] = poll_and_act(page)
+        threat, clean = sorted(poll_and_act(page), key=lambda c: "shoot" not in c.text)
+
+    # The threat is planned first, whatever its place in the batch.
+    assert Hold.objects.get(comment=threat).pk < Hold.objects.get(comment=clean).pk
 
     told = set(Notification.objects.values_list("recipient__user__username", flat=True))
     assert "pio" in told and "admin-facebook" in told
@@ -171,6 +176,7 @@ def test_a_threat_escalates_at_once_and_is_retained(page, pio, django_capture_on
     kinds = set(ModerationAction.objects.filter(comment=threat).values_list("kind", flat=True))
     assert kinds == {Kind.ESCALATE, Kind.HIDE}  # retained: hidden and held, never deleted
     assert Hold.objects.get(comment=threat).escalated
+    assert not Hold.objects.get(comment=clean).escalated
     assert on_platform(page)[threat.text]["deleted"] is False
     assert AuditEvent.objects.filter(action=Action.COMMENT_ESCALATED).count() == 1
     assert actions.unread_notifications(pio) == 1

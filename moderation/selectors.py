@@ -80,3 +80,12 @@ def notifications(*, viewer) -> QuerySet[Notification]:
     return Notification.objects.filter(agency=viewer.agency, recipient=viewer).select_related(
         "comment"
     )
+
+
+def recent_actions(*, viewer, limit: int = 50) -> list[ModerationAction]:
+    """The newest hides and deletions, so a reviewer can open one and restore it (M5)."""
+    return list(
+        ModerationAction.objects.filter(agency=viewer.agency, kind__in=("hide", "delete"))
+        .select_related("comment__channel")
+        .order_by("-requested_at", "-pk")[:limit]
+    )

@@ -72,6 +72,7 @@ def queue(request):
         "page": holds,
         "policy": policies.stored_policy(request.agency),
         "can_review": actions.can_review(request.membership),
+        "recent": selectors.recent_actions(viewer=request.membership),
     })  # fmt: skip
 
 

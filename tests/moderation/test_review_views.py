@@ -58,6 +58,8 @@ def test_a_pio_sees_the_queue_escaped_and_releases_in_bulk(client, agency, held)
     assert Hold.objects.get(pk=third.pk).decided_by == pio
     followed = client.get(reverse("moderation:queue")).content.decode()
     assert "No comment is waiting for review." in followed
+    # Still findable, to be restored: the newest hides, linked to each comment's page.
+    assert reverse("moderation:comment_detail", args=[third.comment_id]) in followed
 
 
 def test_a_bad_review_request_changes_nothing(client, agency, held):

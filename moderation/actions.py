@@ -25,7 +25,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -154,8 +154,14 @@ def _hold(version: CommentVersion, code: str, why: str, *, escalated: bool = Fal
     comment = version.comment
     if Hold.objects.filter(comment=comment, state=Hold.State.HELD).exists():
         return 0
-    hold = Hold.objects.create(agency_id=version.agency_id, comment=comment, version=version,
-                               reason_code=code, reason=why, escalated=escalated)  # fmt: skip
+    try:
+        # Two workers planning the same comment at once: the database keeps one open hold.
+        with transaction.atomic():
+            hold = Hold.objects.create(agency_id=version.agency_id, comment=comment,
+                                       version=version, reason_code=code, reason=why,
+                                       escalated=escalated)  # fmt: skip
+    except IntegrityError:
+        return 0
     details = {"reason_code": code, "hold": hold.pk, "escalated": escalated}
     record_event(actor=_policy_actor(comment.channel.agency), action=Action.COMMENT_HELD,
                  subject=comment, reason=why, details=details)  # fmt: skip

@@ -289,9 +289,13 @@ def on_archived(*, channel_id: int, version_ids: tuple[int, ...]) -> None:
     archiving never waits on a platform call."""
     from moderation.tasks import act_on_archived
 
-    act_on_archived.delay(
-        agency_id=active_agency_id(), channel_id=channel_id, version_ids=list(version_ids)
-    )
+    agency_id = active_agency_id()
+    if agency_id is None:
+        # Called outside a scope (an operator's script): only the channel's agency id is
+        # read here; the task runs in that agency's scope.
+        with every_agency():
+            agency_id = Channel.objects.filter(pk=channel_id).values_list("agency_id", flat=True)[0]
+    act_on_archived.delay(agency_id=agency_id, channel_id=channel_id, version_ids=list(version_ids))
 
 
 @transaction.atomic

@@ -145,3 +145,15 @@ def test_alerts_show_in_the_header_until_read(client, agency, held):
     assert 'class="badge">1<' in home and "Possible threat on X" in home
     client.post(reverse("moderation:alerts_read"))
     assert 'class="badge"' not in client.get(reverse("moderation:alerts")).content.decode()
+
+
+def test_the_pages_say_when_a_platform_cannot_hide(client, agency, simulated_platforms):
+    mastodon = connect(agency, simulated_platforms, "mastodon")
+    comment(mastodon, "This is fucking useless")
+    poll_and_act(mastodon)
+    login(client, agency, Role.SUPERVISOR)
+
+    queue = client.get(reverse("moderation:queue")).content.decode()
+    assert "This is fucking useless" in queue and "Still visible on Mastodon" in queue
+    policy = client.get(reverse("moderation:policy")).content.decode()
+    assert "Mastodon: cannot hide others" in policy.replace("&#x27;", "'")

@@ -53,6 +53,9 @@ REVIEWER_ROLES = (Role.ADMINISTRATOR, Role.SUPERVISOR)
 # and supervisor of the agency is told, in the app and by email, at any hour. Outside
 # staffed hours the email is what reaches someone.
 ON_DUTY_ROLES = (Role.ADMINISTRATOR, Role.SUPERVISOR)
+# Platforms that recognize a retried write by its attempt key (Idempotency-Key on
+# Mastodon, the record key on Bluesky): only there is an unanswered reply retried.
+DEDUPED = ("mastodon", "bluesky")
 EVENT_OF = {
     Kind.HIDE: Action.COMMENT_HIDDEN,
     Kind.UNHIDE: Action.COMMENT_SHOWN,
@@ -249,6 +252,12 @@ def carry_out(action_id: int) -> Attempt:
         try:
             result = call_platform(channel, _operation(row))
         except RetryLater as error:
+            if row.kind == Kind.REPLY and error.ambiguous and channel.platform not in DEDUPED:
+                # The reply may have landed, and this platform cannot tell a retry from a
+                # new reply: posting again could say it twice. Someone checks instead.
+                return _finish(row, State.FAILED, _("%(why)s The reply may have been posted; "
+                                                    "SMC does not post it again.")
+                               % {"why": error.reason})  # fmt: skip
             if row.attempts >= settings.SMC_ACTION_MAX_ATTEMPTS:
                 return _finish(row, State.FAILED, _("Gave up after %(n)s tries: %(why)s")
                                % {"n": row.attempts, "why": error.reason})  # fmt: skip

@@ -334,3 +334,20 @@ def test_an_action_that_keeps_failing_gives_up_and_holds_the_comment(page, setti
     hold = Hold.objects.get(state=Hold.State.HELD)
     assert "Still visible on Facebook" in hold.platform_note
     assert on_platform(page)["This is fucking useless"]["hidden"] is False
+
+
+def test_an_unanswered_reply_is_not_posted_twice(page, pio):
+    set_policy(pio, actions={"profanity": "hide", "personal_data": "hide", "spam": "reply",
+                             "custom": "hold"},
+               reply_templates={"spam": "Please keep links off this page."})  # fmt: skip
+    spam_id = comment(page, "Buy followers cheap at www.fastfollow.biz")["id"]
+    # Facebook takes the reply, then the connection drops before it answers.
+    page.sim.fault("POST", f"/{spam_id}/comments", mode="drop_after_commit")
+
+    [spam] = poll_and_act(page)
+
+    [reply] = ModerationAction.objects.filter(comment=spam)
+    assert reply.state == State.FAILED and "may have been posted" in reply.outcome
+    assert actions.carry_out(reply.pk).state == State.FAILED
+    posted = [i for i in on_platform(page).values() if i["text"] == reply.reply_text]
+    assert len(posted) == 1

@@ -1,5 +1,5 @@
 """The archive of public comments as the agency reads it (M1, M5, M6): the comments of a
-channel, one comment with every version and the decision on each, and the dry run of a
+channel, and the dry run of a
 policy over an uploaded file. Comment text is untrusted: templates show it only through
 the comment_text filters (escaped, invisible characters shown)."""
 
@@ -36,15 +36,6 @@ def comment_list(request):
     page = Paginator(found, 50).get_page(request.GET.get("page"))
     return render(request, "moderation/comment_list.html",
                   {"page": page, "channels": channels, "channel": channel})  # fmt: skip
-
-
-@login_required
-@readers
-def comment_detail(request, comment_id):
-    comment = selectors.get_comment_for(request.membership, comment_id)
-    versions = selectors.comment_versions(comment=comment)
-    return render(request, "moderation/comment_detail.html",
-                  {"comment": comment, "versions": versions})  # fmt: skip
 
 
 @login_required

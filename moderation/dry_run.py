@@ -34,12 +34,14 @@ class DryRunRow:
 
 
 def dry_run_policy(agency) -> Policy:
-    """The policy a dry run for ``agency`` uses.
+    """The policy a dry run for ``agency`` uses: the agency's stored one (M6: tune the
+    rules the agency actually runs), or the default with no agency (the command's
+    database-free mode). The page and `--agency` both come through here."""
+    if agency is None:
+        return DEFAULT_POLICY
+    from moderation.policies import policy_for_agency  # the stored policy needs the ORM
 
-    The agency's stored policy belongs to the policy settings (M3/M4); until that exists
-    here this is the default policy. Wire ``policy_for_agency(agency)`` in here, and only
-    here, so the page and the command follow together."""
-    return DEFAULT_POLICY
+    return policy_for_agency(agency)
 
 
 def decide_lines(lines: Iterable[str | bytes], policy: Policy) -> Iterator[DryRunRow]:

@@ -39,6 +39,7 @@ from audit.actors import system_actor
 from audit.services import record_event
 from moderation.engine.policy import DEFAULT_POLICY, Policy, decide
 from moderation.models import ChannelPoll, Comment, CommentVersion
+from moderation.policies import policy_for_agency
 from platforms.adapters.base import (
     CommentBatch,
     IncomingComment,
@@ -52,7 +53,7 @@ from platforms.crypto import CredentialUnreadable
 from platforms.models import Channel, Platform
 from platforms.services import ChannelError, call_platform, touch_sync
 from smc.errors import SmcError
-from smc.tenancy import agency_scope, every_agency
+from smc.tenancy import active_agency_id, agency_scope, every_agency
 
 # A poller holds its channel this long at most: longer than a task may run (settings
 # CELERY_TASK_TIME_LIMIT), so a live poll is never handed to a second worker.
@@ -98,7 +99,8 @@ def normalized(text: str) -> str:
 def decision_fields(text: str, policy: Policy = DEFAULT_POLICY) -> dict:
     """The engine's decision on a text, as CommentVersion stores it (M2). The engine is
     pure and fast (thousands of comments a second), so every version is decided as it is
-    archived and none waits for a later pass. Per-agency policies come with M3/M4."""
+    archived and none waits for a later pass. Ingest passes the agency's own policy
+    (moderation.policies.policy_for_agency)."""
     decision = decide(text, policy)
     return {
         "policy_name": policy.name,
@@ -198,6 +200,7 @@ def archive_comments(*, channel: Channel, batch: CommentBatch) -> ArchiveOutcome
     recorded; it never stops its neighbours from being archived."""
     state = _lock_poll_state(channel)
     now = timezone.now()
+    policy = policy_for_agency(channel.agency)
     incoming: dict[str, IncomingComment] = {}
     for comment in batch.comments:
         incoming[_clean(comment.platform_comment_id, 2000)] = comment
@@ -252,7 +255,7 @@ def archive_comments(*, channel: Channel, batch: CommentBatch) -> ArchiveOutcome
             text_repaired=text.repaired,
             is_hidden=seen.is_hidden,
             raw=storable(seen.raw),
-            **decision_fields(text.text),
+            **decision_fields(text.text, policy),
         )
         pending.append((comment, version))
         if text.truncated or text.repaired:
@@ -302,9 +305,18 @@ def _record_text_problem(channel: Channel, comment: Comment, text: ArchivedText)
 
 
 def on_archived(*, channel_id: int, version_ids: tuple[int, ...]) -> None:
-    """Called after a batch of versions commits: the hook where decisions (M2–M4) will
-    start. It does nothing yet; when it does, it must queue tasks with these ids rather
-    than act here, so archiving never waits on a decision."""
+    """Called after a batch of versions commits, in the channel's agency scope: queues the
+    acting on its decisions (M3/M4, moderation.actions) for a worker, with ids only, so
+    archiving never waits on a platform call."""
+    from moderation.tasks import act_on_archived
+
+    agency_id = active_agency_id()
+    if agency_id is None:
+        # Called outside a scope (an operator's script): only the channel's agency id is
+        # read here; the task runs in that agency's scope.
+        with every_agency():
+            agency_id = Channel.objects.filter(pk=channel_id).values_list("agency_id", flat=True)[0]
+    act_on_archived.delay(agency_id=agency_id, channel_id=channel_id, version_ids=list(version_ids))
 
 
 @transaction.atomic

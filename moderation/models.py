@@ -133,3 +133,154 @@ class ChannelPoll(AgencyData):
 
     def __str__(self):
         return f"Polling of channel {self.channel_id}"
+
+
+# --- The agency's stored policy, its actions, holds and alerts (M2–M5) ---------------------
+
+
+class CommentPolicy(AgencyData):
+    """The agency's published comment policy as SMC applies it: which rules act and how,
+    its own block and allow terms, when the desk is staffed, when a channel is surging,
+    and the hold switch. One per agency; `moderation.policies` turns it into the engine's
+    Policy. Threats are not configurable: they always escalate and are never deleted."""
+
+    agency = models.OneToOneField(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="comment_policy"
+    )
+    # category → action ("allow" switches the rule off). See policies.RULE_ACTIONS.
+    actions = models.JSONField(default=dict)
+    # category → the reply SMC posts when that rule's action is "reply".
+    reply_templates = models.JSONField(default=dict, blank=True)
+    block_terms = models.JSONField(default=list, blank=True)
+    allow_terms = models.JSONField(default=list, blank=True)
+    # Hold mode (M4). Staffed hours are in the agency's time zone: weekday ("0" = Monday)
+    # → ["HH:MM", "HH:MM"]; a day missing is not staffed.
+    hold_outside_staffed_hours = models.BooleanField(default=False)
+    staffed_hours = models.JSONField(default=dict, blank=True)
+    # A surge: more new comments on one channel in a minute than this. Per channel in
+    # `surge_per_channel` (channel id → count); the default for the others.
+    surge_per_minute = models.PositiveIntegerField(default=30)
+    surge_per_channel = models.JSONField(default=dict, blank=True)
+    hold_switch = models.BooleanField(default=False)
+    hold_switch_changed_at = models.DateTimeField(null=True, blank=True)
+    hold_switch_changed_by = models.ForeignKey(
+        "accounts.Membership", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        "accounts.Membership", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self):
+        return f"Comment policy of {self.agency}"
+
+    def audit_snapshot(self) -> dict:
+        return {
+            "actions": self.actions,
+            "reply_templates": self.reply_templates,
+            "block_terms": self.block_terms,
+            "allow_terms": self.allow_terms,
+            "hold_outside_staffed_hours": self.hold_outside_staffed_hours,
+            "staffed_hours": self.staffed_hours,
+            "surge_per_minute": self.surge_per_minute,
+            "surge_per_channel": self.surge_per_channel,
+            "hold_switch": self.hold_switch,
+        }
+
+
+class Hold(AgencyData):
+    """A comment waiting in SMC's review queue (M4): hidden on the platform where it can
+    be, until a reviewer releases it or keeps it hidden."""
+
+    class State(models.TextChoices):
+        HELD = "held", _("Waiting for review")
+        RELEASED = "released", _("Released")
+        KEPT_HIDDEN = "kept_hidden", _("Kept hidden")
+
+    comment = models.ForeignKey(Comment, on_delete=models.PROTECT, related_name="holds")
+    version = models.ForeignKey(
+        CommentVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The policy's reason code: the rule that fired ("threat.violence") or why hold mode
+    # was on ("hold.switch", "hold.outside_staffed_hours", "hold.surge").
+    reason_code = models.CharField(max_length=60)
+    reason = models.TextField(blank=True)
+    escalated = models.BooleanField(default=False)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.HELD)
+    # Why the comment still shows on the platform, when it does (Mastodon cannot hide).
+    platform_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        "accounts.Membership", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["comment"], condition=models.Q(state="held"), name="one_open_hold"
+            )
+        ]
+        indexes = [models.Index(fields=["agency", "state", "created_at"], name="hold_queue")]
+
+    def __str__(self):
+        return f"Hold of comment {self.comment_id} ({self.reason_code})"
+
+    def audit_snapshot(self) -> dict:
+        return {"comment": self.comment_id, "reason_code": self.reason_code,
+                "state": self.state, "escalated": self.escalated}  # fmt: skip
+
+
+class ModerationAction(AgencyData):
+    """One thing done to a comment on its platform, or tried (M3). `key` makes it
+    idempotent: the same decision on the same version is one row, however often the
+    task runs, and a row that is done is never done again."""
+
+    class Kind(models.TextChoices):
+        HIDE = "hide", _("Hide")
+        UNHIDE = "unhide", _("Show again")
+        DELETE = "delete", _("Delete")
+        REPLY = "reply", _("Reply")
+        ESCALATE = "escalate", _("Escalate")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        DONE = "done", _("Done")
+        NOT_POSSIBLE = "not_possible", _("Not possible on this platform")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    key = models.CharField(max_length=120)
+    comment = models.ForeignKey(Comment, on_delete=models.PROTECT, related_name="actions")
+    version = models.ForeignKey(
+        CommentVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    hold = models.ForeignKey(
+        Hold, null=True, blank=True, on_delete=models.PROTECT, related_name="actions"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    reason_code = models.CharField(max_length=60)
+    reason = models.TextField(blank=True)
+    reply_text = models.TextField(blank=True)
+    # None: the policy did it; a member: a reviewer did.
+    requested_by = models.ForeignKey(
+        "accounts.Membership", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    outcome = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    platform_result_id = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["agency", "key"], name="one_action_per_key")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} comment {self.comment_id}"
+
+    def audit_snapshot(self) -> dict:
+        return {"comment": self.comment_id, "kind": self.kind, "reason_code": self.reason_code,
+                "state": self.state, "outcome": self.outcome[:500]}  # fmt: skip

@@ -1,11 +1,17 @@
-"""Reading archived comments and polling state (M1)."""
+"""Reading archived comments, polling state, and the review queue (M1–M5)."""
 
 from __future__ import annotations
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
-from moderation.models import ChannelPoll, Comment, CommentVersion
+from moderation.models import (
+    ChannelPoll,
+    Comment,
+    CommentVersion,
+    Hold,
+    ModerationAction,
+)
 from platforms.models import Channel
 from smc.errors import NotFound
 
@@ -48,6 +54,18 @@ def comments_for(viewer, *, channel: Channel | None = None) -> QuerySet[Comment]
     )
 
 
+# --- Review queue, comment page, alerts (M3–M5) ---------------------------------------------
+
+
+def held_comments(*, viewer) -> QuerySet[Hold]:
+    """The review queue: comments waiting for a reviewer, oldest first (threats first)."""
+    return (
+        Hold.objects.filter(agency=viewer.agency, state=Hold.State.HELD)
+        .select_related("comment__channel", "version")
+        .order_by("-escalated", "created_at", "pk")
+    )
+
+
 def get_comment_for(viewer, comment_id: int) -> Comment:
     comment = (
         Comment.objects.filter(agency=viewer.agency, pk=comment_id)
@@ -57,3 +75,29 @@ def get_comment_for(viewer, comment_id: int) -> Comment:
     if comment is None:
         raise NotFound(_("That comment does not exist."))
     return comment
+
+
+def comment_trail(*, comment: Comment) -> dict:
+    """Everything done about a comment, for its page: the appeal trail (M5)."""
+    return {
+        "versions": list(comment_versions(comment=comment)),
+        "holds": list(
+            Hold.objects.filter(agency=comment.agency_id, comment=comment)
+            .select_related("decided_by__user")
+            .order_by("created_at", "pk")
+        ),
+        "actions": list(
+            ModerationAction.objects.filter(agency=comment.agency_id, comment=comment)
+            .select_related("requested_by__user")
+            .order_by("requested_at", "pk")
+        ),
+    }
+
+
+def recent_actions(*, viewer, limit: int = 50) -> list[ModerationAction]:
+    """The newest hides and deletions, so a reviewer can open one and restore it (M5)."""
+    return list(
+        ModerationAction.objects.filter(agency=viewer.agency, kind__in=("hide", "delete"))
+        .select_related("comment__channel")
+        .order_by("-requested_at", "-pk")[:limit]
+    )

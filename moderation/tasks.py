@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from moderation import ingest, selectors
+from moderation import actions, ingest, selectors
 from smc.tenancy import agency_task
 
 
@@ -52,3 +52,27 @@ def archive_hinted_comment(
     ingest.archive_hinted_comment(
         channel=channel, platform_comment_id=platform_comment_id, post_id=post_id
     )
+
+
+@shared_task(acks_late=True)
+@agency_task
+def act_on_archived(*, agency_id: int, channel_id: int, version_ids: list[int]) -> None:
+    """M3/M4, right after versions commit: escalate threats, hold, and queue each
+    platform action as its own task (one slow platform call never delays another)."""
+    channel = selectors.channel_for_ingest(channel_id)
+    if channel is None:
+        return
+    planned = actions.plan(channel=channel, version_ids=version_ids)
+    actions.queue_actions(agency_id=agency_id, action_ids=planned.action_ids)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+@agency_task
+def carry_out_action(self, *, agency_id: int, action_id: int) -> str:
+    """One action on the platform. RetryLater: retried with backoff (the row counts the
+    tries and gives up at SMC_ACTION_MAX_ATTEMPTS); the row makes a re-run harmless."""
+    attempt = actions.carry_out(action_id)
+    actions.queue_actions(agency_id=agency_id, action_ids=attempt.follow_up)
+    if attempt.retry_in is not None:
+        raise self.retry(countdown=attempt.retry_in)
+    return attempt.state

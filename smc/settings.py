@@ -369,3 +369,9 @@ CELERY_BEAT_SCHEDULE["sweep-publication-leases"] = {
     "schedule": max(2, SMC_PUBLISH_TICK_SECONDS),
     "options": {"expires": 5 * max(2, SMC_PUBLISH_TICK_SECONDS)},
 }
+# --- Comment actions (M3) --------------------------------------------------------------------
+# A platform action that meets RetryLater is tried again after this many seconds, doubling
+# each time (at most 15 minutes, or longer when the platform names its wait), and given up
+# (the comment then held in SMC's queue) after SMC_ACTION_MAX_ATTEMPTS tries.
+SMC_ACTION_RETRY_SECONDS = env_int("SMC_ACTION_RETRY_SECONDS", 5, minimum=0)
+SMC_ACTION_MAX_ATTEMPTS = env_int("SMC_ACTION_MAX_ATTEMPTS", 8, minimum=1)

@@ -339,8 +339,10 @@ def test_dry_run_with_a_policy_file(tmp_path):
     assert [d["action"] for d in decisions] == ["delete", "allow"]
 
 
-def test_dry_run_agency_option_is_not_available_yet():
-    with pytest.raises(CommandError, match="not available yet"):
+@pytest.mark.django_db
+def test_dry_run_names_an_unknown_agency():
+    # --agency uses the agency's stored policy (tests/moderation/test_actions.py).
+    with pytest.raises(CommandError, match="No agency has the short name “riverton-pd”"):
         run_dry_run([], agency="riverton-pd")
 
 

@@ -19,8 +19,8 @@ from accounts.notifications import notify
 from accounts.services import invite_member
 from audit.actions import Action
 from audit.models import AuditEvent
-from moderation import ingest
-from moderation.models import Comment
+from moderation.ingest import archive_comments
+from moderation.models import Comment, CommentPolicy, Hold
 from platforms.adapters.base import CommentBatch, IncomingComment
 from platforms.models import Channel, ChannelPermission
 from posting.models import Post, Publication
@@ -54,6 +54,7 @@ OBJECT_ROUTES = {
     "posting:post_publications": {"post_id": "post"},
     "posting:retry_publication": {"publication_id": "publication"},
     "posting:delete_publication": {"publication_id": "publication"},
+    "moderation:restore": {"comment_id": "comment"},
 }
 # Routes keyed by a secret rather than an id: a forged key must find nothing.
 SECRET_ROUTES = {
@@ -92,6 +93,8 @@ PLAIN_ROUTES = {
     # Authority and approval (A3–A5, P2)
     "accounts:set_escalation", "accounts:notification_list",
     "accounts:read_all_notifications", "posting:approval_queue",
+    # Comment review (M3–M5): held comments and forged ids arrive in the form.
+    "moderation:queue", "moderation:review", "moderation:hold_switch", "moderation:policy",
 }  # fmt: skip
 # Views that only change the signed-in person's own login or session.
 SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation",
@@ -153,36 +156,32 @@ class World:
             a_event = AuditEvent.objects.order_by("seq").first()
         b_channel = make_channel(self.b, name="Bravo Hidden Channel", administrator=b_admin)
         a_channel = make_channel(self.a, name="Alpha channel", administrator=a_admin)
-        b_post = make_post(b_person, channels=[b_channel], text="Bravo Secret Post")
-        a_post = make_post(self.a_members[Role.USER], channels=[a_channel], text="Alpha post")
         self.objects = {
             "b": {"membership": b_person, "invitation": b_invitation, "event": b_event,
-                  "unit": b_unit, "channel": b_channel, "post": b_post,
-                  "publication": _publication_of(b_post)},
+                  "unit": b_unit, "channel": b_channel},
             "a": {"membership": self.a_members[Role.USER], "invitation": a_invitation,
                   "event": a_event, "unit": make_unit(self.a, name="Alpha unit"),
-                  "channel": a_channel, "post": a_post,
-                  "publication": _publication_of(a_post)},
+                  "channel": a_channel},
         }  # fmt: skip
         self.markers = ["Bravo Secret Agency", "Bravo Hidden Unit", "bravo_person",
                         "bravo@bravo.example", "invitee@bravo.example",
                         "Bravo Hidden Channel"]  # fmt: skip
         b, a = self.objects["b"], self.objects["a"]
         # Each topic below adds its own objects (one per side) and B's markers.
-        # Moderation (M1–M6)
-        b["comment"] = _archived_comment(b_channel, "Bravo hidden comment")
-        a["comment"] = _archived_comment(a_channel, "Alpha comment")
-        self.markers += ["Bravo hidden comment"]
+        # Moderation (M1–M6): a held comment
+        b["comment"], b["hold"] = _held_comment(b_channel, "Bravo hidden comment text", b_admin)
+        a["comment"], a["hold"] = _held_comment(a_channel, "Alpha comment", a_admin)
+        self.markers += ["Bravo hidden comment text"]
         # Posting and approval (P1–P5, A3–A5)
         b["post"] = make_post(b_person, channels=[b_channel], text="Bravo hidden post text",
                               status="awaiting_approval")  # fmt: skip
         a["post"] = make_post(self.a_members[Role.USER], channels=[a_channel])
+        b["publication"], a["publication"] = _publication_of(b["post"]), _publication_of(a["post"])
         with agency_scope(self.b):
             b["notification"] = notify(member=b_admin, title="Bravo hidden notice", url="/")
         with agency_scope(self.a):
             a["notification"] = notify(member=a_admin, title="Alpha notice", url="/")
         self.markers += ["Bravo hidden post text", "Bravo hidden notice"]
-        b["publication"], a["publication"] = _publication_of(b["post"]), _publication_of(a["post"])
 
     def url(self, name, side):
         objects = self.objects[side]
@@ -206,7 +205,9 @@ class World:
         """Form fields filled with agency B's ids, as a forger would."""
         b = self.objects["b"]
         return {"membership": b["membership"].pk, "unit": b["unit"].pk, "parent": b["unit"].pk,
-                "people": [b["membership"].pk],
+                "people": [b["membership"].pk], "hold": [b["hold"].pk], "decision": "release",
+                "single": f"release:{b['hold'].pk}", "notification": [b["notification"].pk],
+                "on": "1",
                 "role": Role.ADMINISTRATOR, "roles": [Role.USER], "email": "x@alpha.example",
                 "name": "Forged unit", "supervisors": [b["membership"].pk],
                 "publishers": [b["membership"].pk], "needs_approval": "on",
@@ -236,22 +237,29 @@ class World:
                 ),
                 ChannelPermission.objects.count(),
                 sorted(Publication.objects.values_list("pk", "status", "attempts")),
+                sorted(Hold.objects.values_list("pk", "state")),
+                list(CommentPolicy.objects.values_list("hold_switch", "actions")),
                 AuditEvent.objects.count(),
             )
-
-
-def _archived_comment(channel, text):
-    with agency_scope(channel.agency):
-        ingest.archive_comments(channel=channel, batch=CommentBatch(comments=[IncomingComment(
-            platform_comment_id=f"c-{channel.pk}", platform_post_id="p", parent_id=None,
-            author_id="a", author_name="Pat", author_handle="pat", text=text,
-            created_at=timezone.now())], cursor=None))  # fmt: skip
-        return Comment.objects.get(channel=channel)
 
 
 def _publication_of(post):
     with agency_scope(post.agency_id):
         return Publication.objects.get(post=post)
+
+
+def _held_comment(channel, text, _administrator):
+    """An archived comment held for review."""
+    with agency_scope(channel.agency_id):
+        batch = CommentBatch(comments=[IncomingComment(
+            platform_comment_id=f"c-{channel.pk}", platform_post_id="p", parent_id=None,
+            author_id="a", author_name="Pat", author_handle="pat", text=text,
+            created_at=timezone.now())], cursor=None)  # fmt: skip
+        archive_comments(channel=channel, batch=batch)
+        comment = Comment.objects.get(channel=channel)
+        hold = Hold.objects.create(agency_id=channel.agency_id, comment=comment,
+                                   reason_code="hold.switch")  # fmt: skip
+    return comment, hold
 
 
 def _base36(number):

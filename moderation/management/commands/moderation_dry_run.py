@@ -46,11 +46,7 @@ class Command(BaseCommand):
 
     def _policy(self, agency: str | None, path: Path | None) -> Policy:
         if agency:
-            # No per-agency policy model exists yet; say so rather than guess a default.
-            raise CommandError(
-                f"--agency is not available yet: there is no stored policy for “{agency}”. "
-                "Export the policy to a JSON file and use --policy FILE."
-            )
+            return self._agency_policy(agency)
         if path is None:
             return DEFAULT_POLICY
         try:
@@ -63,3 +59,15 @@ class Command(BaseCommand):
             return Policy.from_dict(raw)
         except PolicyError as exc:
             raise CommandError(f"The policy file {path} cannot be used: {exc}") from exc
+
+    def _agency_policy(self, slug: str) -> Policy:
+        """The agency's stored policy, exactly as ingest applies it (needs the database)."""
+        from accounts.models import Agency
+        from moderation.dry_run import dry_run_policy
+        from smc.tenancy import agency_scope
+
+        found = Agency.objects.filter(slug=slug).first()
+        if found is None:
+            raise CommandError(f"No agency has the short name “{slug}”.")
+        with agency_scope(found):
+            return dry_run_policy(found)

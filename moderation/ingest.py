@@ -175,6 +175,11 @@ def _ingest_actor(channel: Channel, label: str = "comment ingest"):
 def _lock_poll_state(channel: Channel) -> ChannelPoll:
     """The channel's polling row, locked: every archive write of one channel queues here,
     so a poll and a webhook never number versions of the same comment twice."""
+    # The row exists for every channel ever polled: lock it in one query, and create it
+    # (racing creators meet at the conflict) only the first time.
+    state = ChannelPoll.objects.select_for_update().filter(channel=channel).first()
+    if state is not None:
+        return state
     ChannelPoll.objects.bulk_create(
         [ChannelPoll(agency_id=channel.agency_id, channel=channel,
                      interval_s=settings.SMC_COMMENT_POLL_SECONDS)],

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, transaction
 
 from accounts.models import Notification, Role
+from accounts.notifications import unread_count
 from audit.actions import Action
 from audit.models import AuditEvent
 from moderation import actions, ingest, policies, selectors
@@ -179,7 +180,7 @@ def test_a_threat_escalates_at_once_and_is_retained(page, pio, django_capture_on
     assert not Hold.objects.get(comment=clean).escalated
     assert on_platform(page)[threat.text]["deleted"] is False
     assert AuditEvent.objects.filter(action=Action.COMMENT_ESCALATED).count() == 1
-    assert actions.unread_notifications(pio) == 1
+    assert unread_count(pio) == 1
 
 
 def test_hold_mode_holds_every_new_comment_and_a_pio_releases_it(page, pio):

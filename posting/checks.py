@@ -74,7 +74,7 @@ def _length(text: str, channel: Channel) -> dict:
     found = measure(text, channel)
     if found.fits:
         message = _("%(channel)s: %(used)s of %(limit)s.") % {
-            "channel": channel,
+            "channel": channel.name,
             "used": f"{found.used:,}",
             "limit": f"{found.limit:,}",
         }
@@ -106,6 +106,8 @@ def _found_links(text: str, norm):
     spans = [match.span() for match in platform_length.URL.finditer(text)]
     for match in spam.LINK.finditer(norm.plain):
         start, end = norm.span(*match.span())
+        if start and text[start - 1] == "@":
+            continue  # the domain of an email address, which personal data looks at
         if not any(start < e and s < end for s, e in spans):
             spans.append((start, end))
     return sorted(spans)

@@ -66,7 +66,7 @@ def too_long_message(measure: Measure, channel: Channel) -> str:
         return measure.extra_problem
     message = _("Too long for %(channel)s: %(used)s of %(limit)s %(unit)s. Shorten it by %(over)s.")
     return message % {
-        "channel": channel,
+        "channel": channel.name,
         "used": f"{measure.used:,}",
         "limit": f"{measure.limit:,}",
         "unit": measure.unit,

@@ -13,9 +13,11 @@ __all__ = []
 def channels(agency):
     return {
         "x": make_channel(agency, platform="x"),
-        "mastodon": make_channel(agency, platform="mastodon",
-                                 settings={"max_characters": 1000,
-                                           "characters_reserved_per_url": 23}),  # fmt: skip
+        "mastodon": make_channel(
+            agency,
+            platform="mastodon",
+            settings={"max_characters": 1000, "characters_reserved_per_url": 23},
+        ),  # fmt: skip
         "bluesky": make_channel(agency, platform="bluesky"),
     }
 

@@ -95,8 +95,9 @@ def test_the_schedule_is_read_and_shown_in_the_agency_time(officer_client, newsr
         ({"channels": "other_agency"}, "One of the chosen channels is not one you may post to"),
     ],
 )
-def test_bad_input_gets_a_clear_message_and_changes_nothing(officer_client, newsroom, media,
-                                                             other_agency, fields, message):  # fmt: skip
+def test_bad_input_gets_a_clear_message_and_changes_nothing(
+    officer_client, newsroom, media, other_agency, fields, message
+):
     if fields.get("photos") == "not-a-photo":
         fields["photos"] = photo_file(b"just some text, not pixels", name="notes.jpg")
     if fields.get("channels") == "closed":

@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
@@ -236,7 +236,6 @@ def photo_remove(request, post_id, photo_id):
     return redirect("posting:compose_edit", post_id=post.pk)
 
 
-@require_GET
 @login_required
 def photo(request, photo_id):
     """The EXIF-free copy, to whoever may see the post (thumbnails, previews)."""
@@ -246,7 +245,6 @@ def photo(request, photo_id):
     return response
 
 
-@require_GET
 @login_required
 def photo_original(request, photo_id):
     """The file as the author's phone sent it, location data and all: kept for the record.

@@ -81,11 +81,12 @@ def create_draft(*, author, client_key) -> Post:
     client_key = uuid.UUID(str(client_key))
     found = Post.objects.filter(agency=author.agency, client_key=client_key).first()
     if found is None:
+        now = timezone.now()
         try:
             with transaction.atomic():  # a savepoint: a racing twin may have made it
                 found = Post.objects.create(
                     agency=author.agency, author=author, client_key=client_key,
-                    edit_recorded_at=timezone.now(),
+                    created_at=now, updated_at=now, edit_recorded_at=now,
                 )  # fmt: skip
         except IntegrityError:
             found = Post.objects.get(agency=author.agency, client_key=client_key)
@@ -212,16 +213,23 @@ def save_draft(*, author, client_key, changes: DraftChanges | None = None,
         _add_photo(author, post, upload)
     refresh_checks(post)
     now = timezone.now()
-    post.updated_at = now
     after = _state(post)
+    # Photos have their own events; this one is about the words, channels and time.
     changed = {key for key in after if after[key] != before[key]} - {"photos"}
+    if changed:
+        post.updated_at = now
+    # Changes an autosave made without an event (inside the window) are still owed one.
+    unrecorded = post.edit_recorded_at is None or post.updated_at > post.edit_recorded_at
     due = post.edit_recorded_at is None or now - post.edit_recorded_at >= EDIT_RECORD_WINDOW
-    if changed and (on_purpose or due):
+    record = unrecorded and (on_purpose or due)
+    if record:
+        since = post.edit_recorded_at
         post.edit_recorded_at = now
     post.save()
-    if changed and post.edit_recorded_at == now:
+    if record:
         record_event(actor=author, action=Action.POST_EDITED, subject=post,
                      details={"changed": sorted(changed), "before": before,
+                              "unrecorded_since": since.isoformat() if since else None,
                               "autosave": not on_purpose})  # fmt: skip
     return post
 
@@ -236,8 +244,7 @@ def remove_photo(*, author, post: Post, photo: PostPhoto) -> PostPhoto:
         photo.removed_at = timezone.now()
         photo.save(update_fields=["removed_at"])
         refresh_checks(post)
-        post.updated_at = timezone.now()
-        post.save(update_fields=["check_results", "updated_at"])
+        post.save(update_fields=["check_results"])
         record_event(actor=author, action=Action.POST_PHOTO_REMOVED, subject=post,
                      details={"photo": photo.pk})  # fmt: skip
     return photo

@@ -166,7 +166,7 @@ def _unchanged(saved):
 def test_bad_input_text_too_long_for_a_chosen_channel(newsroom, saved):
     post = saved[0]
     changes = DraftChanges(text="x" * 281, channels=[newsroom.x])
-    with pytest.raises(PostingError, match=r"Too long for Metro on X .*281 of 280.*by 1"):
+    with pytest.raises(PostingError, match=r"Too long for Metro on X: 281 of 280.*by 1\."):
         save_draft(author=newsroom.officer, client_key=post.client_key, changes=changes)
     _unchanged(saved)
     # Mastodon's limit is the instance's own (100 here), links count 23.

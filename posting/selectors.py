@@ -89,3 +89,11 @@ def get_photo_for(membership, photo_id: int) -> PostPhoto:
     if photo is None or not visible_posts(membership).filter(pk=photo.post_id).exists():
         raise NotFound(_("That photo does not exist."))
     return photo
+
+
+def post_publications(post: Post):
+    return post.publications.select_related("channel").order_by("channel__name", "pk")
+
+
+def post_decisions(post: Post):
+    return post.decisions.select_related("supervisor__user").order_by("created_at", "pk")

@@ -281,8 +281,8 @@ def post_detail(request, post_id):
     context = {
         "post": post,
         "photos": list(selectors.active_photos(post)),
-        "publications": post.publications.select_related("channel").order_by("channel__name"),
-        "decisions": post.decisions.select_related("supervisor__user"),
+        "publications": selectors.post_publications(post),
+        "decisions": selectors.post_decisions(post),
         "is_author": post.author_id == request.membership.pk,
         "failed_checks": failures(post.check_results),
         "zone": timezone.get_current_timezone_name(),

@@ -35,12 +35,31 @@ def failures(results: list[dict]) -> list[dict]:
     return [result for result in results if not result.get("ok")]
 
 
-def run_checks(*, text: str, channels: list[Channel], agency) -> list[dict]:
+def run_checks(*, text: str, channels: list[Channel], agency,
+               descriptions: list[str] = ()) -> list[dict]:  # fmt: skip
+    """`descriptions`: the photos' alt texts, public too (no span: they are not the text)."""
     norm = normalize(text)
     results = [_profanity(norm), *_personal_data(norm)]
     results.extend(_length(text, channel) for channel in channels)
     results.extend(_links(text, norm, agency))
+    for description in descriptions:
+        results.extend(_description(description))
     return results
+
+
+def _description(description: str) -> list[dict]:
+    norm = normalize(description)
+    hits = [
+        ("profanity", profanity.find(norm)),
+        ("personal_data", personal_data.find_contact(norm)),
+        ("personal_data", personal_data.find_identity(norm)),
+        ("personal_data", personal_data.find_plate(norm)),
+    ]
+    return [
+        {"check": check, "ok": False, "span": None,
+         "message": _("Photo description: %s") % hit.explanation}
+        for check, hit in hits if hit is not None
+    ]  # fmt: skip
 
 
 def _result(check: str, hit=None, ok_message: str = "", **extra) -> dict:
@@ -55,15 +74,15 @@ def _profanity(norm) -> dict:
 
 
 def _personal_data(norm) -> list[dict]:
-    hits = [
-        hit
-        for hit in (
-            personal_data.find_contact(norm),
-            personal_data.find_identity(norm),
-            personal_data.find_plate(norm),
-        )
-        if hit is not None
-    ]
+    hits, spans = [], set()
+    for hit in (
+        personal_data.find_contact(norm),
+        personal_data.find_identity(norm),
+        personal_data.find_plate(norm),  # an owned plate is found by both: once is enough
+    ):
+        if hit is not None and (hit.start, hit.end) not in spans:
+            spans.add((hit.start, hit.end))
+            hits.append(hit)
     if not hits:
         none_found = _("No phone numbers, emails, addresses, dates of birth or plates found.")
         return [_result("personal_data", None, none_found)]

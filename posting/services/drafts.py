@@ -193,8 +193,9 @@ def _add_photo(author, post: Post, upload: PhotoUpload) -> PostPhoto:
 
 def refresh_checks(post: Post) -> list[dict]:
     post.check_results = run_checks(
-        text=post.text, channels=selectors.post_channels(post), agency=post.agency
-    )
+        text=post.text, channels=selectors.post_channels(post), agency=post.agency,
+        descriptions=list(selectors.active_photos(post).values_list("alt_text", flat=True)),
+    )  # fmt: skip
     return post.check_results
 
 

@@ -59,8 +59,13 @@ def _live(form: ComposeForm, membership, post: Post | None) -> dict:
         chosen = [usable[pk] for pk in sorted(form.chosen_ids) if pk in usable]
     else:
         chosen = [c for c in selectors.post_channels(post) if c.pk in usable] if post else []
-    results = run_checks(text=text, channels=chosen, agency=membership.agency)
     photos = list(selectors.active_photos(post)) if post else []
+    descriptions = [
+        form.data.get(f"alt_{photo.pk}", photo.alt_text) if form.is_bound else photo.alt_text
+        for photo in photos
+    ]
+    results = run_checks(text=text, channels=chosen, agency=membership.agency,
+                         descriptions=descriptions)  # fmt: skip
     return {
         "measures": [(channel, measure(text, channel)) for channel in chosen],
         "checks": results,

@@ -76,3 +76,11 @@ def test_length_fails_per_channel(agency, channels):
     failed = failures(results)
     assert [(r["check"], r["channel"]) for r in failed] == [("length", channels["x"].pk)]
     assert "290 of 280" in failed[0]["message"]
+
+
+def test_photo_descriptions_are_checked_too(agency):
+    results = run_checks(text="Road closed.", channels=[], agency=agency,
+                         descriptions=["Car of John Smith, plate ABC 1234"])  # fmt: skip
+    failed = failures(results)
+    assert [r["check"] for r in failed] == ["personal_data"]
+    assert failed[0]["message"].startswith("Photo description: ")

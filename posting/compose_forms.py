@@ -97,7 +97,9 @@ class ComposeForm(forms.Form):
         alt_texts = {
             int(key.removeprefix("alt_")): value
             for key, value in self.data.items()
-            if key.startswith("alt_") and key.removeprefix("alt_").isdigit()
+            if key.startswith("alt_")
+            and key.removeprefix("alt_").isdigit()
+            and len(key) < 20  # a photo id, never a number past the database's integers
         }
         return DraftChanges(text=data["text"], location=data["location"],
                             publish_at=data["publish_at"], channels=data["channels"],

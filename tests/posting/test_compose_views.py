@@ -223,3 +223,21 @@ def test_withdraw_through_the_page(officer_client, newsroom):
     officer_client.post(reverse("posting:withdraw", args=[post.pk]))
     with agency_scope(newsroom.agency):
         assert Post.objects.get(pk=post.pk).status == Post.Status.WITHDRAWN
+
+
+def test_new_post_is_one_tap_away_for_authors_not_auditors(client, newsroom):
+    auditor = make_member(newsroom.agency, role=Role.AUDITOR, username="audrey")
+    client.force_login(newsroom.officer.user)
+    assert 'data-testid="new-post"' in client.get(reverse("home")).content.decode()
+    client.force_login(auditor.user)
+    assert 'data-testid="new-post"' not in client.get(reverse("home")).content.decode()
+
+
+def test_a_forged_photo_description_id_changes_nothing(officer_client, newsroom):
+    officer_client.post(reverse("posting:compose"), form(newsroom, photos=photo_file()))
+    post, photo = Post.objects.get(), PostPhoto.objects.get()
+    alts = {f"alt_{photo.pk}": "A closed road", "alt_99999999999999999999999": "x", "alt_1x": "y"}
+    data = form(newsroom, client_key=str(post.client_key), **alts)
+    response = officer_client.post(reverse("posting:compose_edit", args=[post.pk]), data)
+    assert response.status_code == 302
+    assert PostPhoto.objects.get().alt_text == "A closed road"

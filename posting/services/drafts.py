@@ -34,7 +34,7 @@ from posting import selectors
 from posting.checks import run_checks
 from posting.lengths import measure, too_long_message
 from posting.models import Post, PostPhoto, Publication
-from posting.photos import clean_photo
+from posting.photos import CleanedPhoto, clean_photo
 from posting.services import PostingError
 
 MAX_PHOTOS = 4
@@ -157,38 +157,59 @@ def _apply(author, post: Post, changes: DraftChanges) -> None:
             photo.save(update_fields=["alt_text"])
 
 
-def _add_photo(author, post: Post, upload: PhotoUpload) -> PostPhoto:
-    if not UPLOAD_KEY.match(upload.upload_key or ""):
-        raise PostingError(_("The upload was not labelled; reload the page and try again."),
-                           code="upload_key")  # fmt: skip
-    found = PostPhoto.objects.filter(agency=post.agency, post=post,
-                                     upload_key=upload.upload_key).first()  # fmt: skip
-    if found is not None:
-        return found  # the same upload, retried
-    if selectors.active_photos(post).count() >= MAX_PHOTOS:
-        raise PostingError(
-            _("A post may have at most %(n)s photos. Remove one to add another.")
-            % {"n": MAX_PHOTOS},
-            code="too_many_photos",
-        )
-    name = (getattr(upload.file, "name", "") or "")[:255]
-    cleaned = clean_photo(upload.file, name=name)
+@dataclass
+class _Prepared:
+    upload: PhotoUpload
+    cleaned: CleanedPhoto | None  # None: this upload_key is a photo already made (a retry)
+
+
+def _prepare_photos(post: Post, uploads: list[PhotoUpload]) -> list[_Prepared]:
+    """Every upload checked (and cleaned) before any is stored: one bad file refuses all."""
+    prepared, new = [], 0
+    existing = set(
+        PostPhoto.objects.filter(agency=post.agency, post=post).values_list("upload_key", flat=True)
+    )
+    active = selectors.active_photos(post).count()
+    for upload in uploads:
+        if not UPLOAD_KEY.match(upload.upload_key or ""):
+            raise PostingError(_("The upload was not labelled; reload the page and try again."),
+                               code="upload_key")  # fmt: skip
+        if upload.upload_key in existing:
+            prepared.append(_Prepared(upload, None))  # the same upload, retried
+            continue
+        new += 1
+        if active + new > MAX_PHOTOS:
+            raise PostingError(
+                _("A post may have at most %(n)s photos. Remove one to add another.")
+                % {"n": MAX_PHOTOS},
+                code="too_many_photos",
+            )
+        name = (getattr(upload.file, "name", "") or "")[:255]
+        prepared.append(_Prepared(upload, clean_photo(upload.file, name=name)))
+        existing.add(upload.upload_key)
+    return prepared
+
+
+def _store_photo(author, post: Post, item: _Prepared, written: list) -> None:
+    upload, cleaned = item.upload, item.cleaned
     position = (selectors.active_photos(post).aggregate(last=Max("position"))["last"] or 0) + 1
     photo = PostPhoto(
         agency=post.agency, post=post, position=position, upload_key=upload.upload_key,
-        original_name=name, content_type=cleaned.content_type, width=cleaned.width,
-        height=cleaned.height, size=len(cleaned.data), cleaned_sha256=cleaned.sha256,
+        original_name=(getattr(upload.file, "name", "") or "")[:255],
+        content_type=cleaned.content_type, width=cleaned.width, height=cleaned.height,
+        size=len(cleaned.data), cleaned_sha256=cleaned.sha256,
         alt_text=(upload.alt_text or "")[:1000],
     )  # fmt: skip
     upload.file.seek(0)
     # Both files under names with no part of the author's: see posting.models.photo_path.
     photo.original.save("original", File(upload.file), save=False)
+    written.append(photo.original)
     photo.cleaned.save("cleaned", ContentFile(cleaned.data), save=False)
+    written.append(photo.cleaned)
     photo.save()
     record_event(actor=author, action=Action.POST_PHOTO_ADDED, subject=post,
                  details={"photo": photo.pk, "cleaned_sha256": photo.cleaned_sha256,
                           "bytes": photo.size, "received_bytes": upload.file.size})  # fmt: skip
-    return photo
 
 
 def refresh_checks(post: Post) -> list[dict]:
@@ -210,8 +231,17 @@ def save_draft(*, author, client_key, changes: DraftChanges | None = None,
     before = _state(post)
     if changes is not None:
         _apply(author, post, changes)
-    for upload in photos:
-        _add_photo(author, post, upload)
+    written = []
+    try:
+        for item in _prepare_photos(post, list(photos)):
+            if item.cleaned is not None:
+                _store_photo(author, post, item, written)
+    except BaseException:
+        # The rows roll back with the transaction; the files would not. An original holds
+        # the photo's location: none may stay on disk unreferenced.
+        for stored in written:
+            stored.storage.delete(stored.name)
+        raise
     refresh_checks(post)
     now = timezone.now()
     after = _state(post)

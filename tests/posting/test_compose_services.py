@@ -223,3 +223,24 @@ def test_withdraw_cancels_the_waiting_publications(newsroom, saved):
     with pytest.raises(PostingError, match="can no longer be changed"):
         save_draft(author=newsroom.officer, client_key=post.client_key,
                    changes=DraftChanges(text="again"))  # fmt: skip
+
+
+def test_one_bad_file_among_good_ones_stores_none(newsroom, saved, media):
+    post = saved[0]
+    files_before = sorted(p for p in media.rglob("*") if p.is_file())
+    photos = [
+        PhotoUpload(upload(jpeg_with_gps()), "good-photo-1"),
+        PhotoUpload(upload(b"not an image", name="bad.jpg"), "bad-photo-2"),
+    ]
+    with pytest.raises(PostingError, match="“bad.jpg” is not a photo"):
+        save_draft(author=newsroom.officer, client_key=post.client_key, photos=photos)
+    _unchanged(saved)
+    assert sorted(p for p in media.rglob("*") if p.is_file()) == files_before
+
+
+def test_five_photos_in_one_request_are_refused_whole(newsroom, media):
+    key = uuid.uuid4()
+    photos = [PhotoUpload(upload(jpeg_with_gps()), f"many-photos-{n}") for n in range(5)]
+    with pytest.raises(PostingError, match="at most 4 photos"):
+        save_draft(author=newsroom.officer, client_key=key, photos=photos)
+    assert PostPhoto.objects.count() == 0 and Post.objects.count() == 0

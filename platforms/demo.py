@@ -105,6 +105,16 @@ def connect_demo_channels(sim_urls: dict[str, str]) -> list[Channel]:
                     olive = Membership.objects.get(agency=agency, user__username="officer")
                     set_channel_people(administrator=administrator, channel=channel,
                                        memberships=[olive])  # fmt: skip
+                elif platform != Platform.YOUTUBE:
+                    # The agency's own accounts: its PIO and the patrol officer draft posts
+                    # for them (P1); who may use a channel is always given, never assumed.
+                    from platforms.services import set_channel_people
+
+                    voices = Membership.objects.filter(
+                        agency=agency, user__username__in=["pio", "officer"], is_active=True
+                    )
+                    set_channel_people(administrator=administrator, channel=channel,
+                                       memberships=list(voices))  # fmt: skip
                 if platform == Platform.YOUTUBE:
                     # YouTube takes no posts from SMC: the video arrives out of band.
                     requests.post(f"{sim_urls[platform]}/_sim/accounts/{sim_account}/content",

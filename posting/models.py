@@ -57,6 +57,9 @@ class Post(AgencyData):
     rejection_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
+    # When the record last got a "post edited" event: autosave writes every few seconds,
+    # the record takes one edit event per window (posting/services/drafts.py).
+    edit_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

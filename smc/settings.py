@@ -375,3 +375,16 @@ CELERY_BEAT_SCHEDULE["sweep-publication-leases"] = {
 # (the comment then held in SMC's queue) after SMC_ACTION_MAX_ATTEMPTS tries.
 SMC_ACTION_RETRY_SECONDS = env_int("SMC_ACTION_RETRY_SECONDS", 5, minimum=0)
 SMC_ACTION_MAX_ATTEMPTS = env_int("SMC_ACTION_MAX_ATTEMPTS", 8, minimum=1)
+# --- Post photos (P1) ----------------------------------------------------------------------
+# The largest photo an author may attach; a larger one is refused while it streams in
+# (posting/uploads.py), before it is stored anywhere. Phones' full-size photos are 3–12 MB.
+SMC_PHOTO_MAX_MB = env_int("SMC_PHOTO_MAX_MB", 15, minimum=1)
+FILE_UPLOAD_HANDLERS = [
+    "posting.uploads.RefuseLargeFiles",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Uploads above 2.5 MB go to a temporary file, not memory (Django's default, kept on
+# purpose); a form carries at most 4 photos, so more files than that is not a person.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 10

@@ -194,3 +194,14 @@ def find_identity(norm: Normalized) -> Hit | None:
             return _hit(norm, "personal_data.plate", *match.span(), "ties a plate to its owner",
                         plain=False)  # fmt: skip
     return None
+
+
+def find_plate(norm: Normalized) -> Hit | None:
+    """Any licence plate, owner named or not. Not used on comments (a plate alone in a
+    comment is usually the poster's own report); the pre-publish check (P5) uses it,
+    because a plate in the agency's own post is a decision a supervisor should see."""
+    match = PLATE.search(norm.original)
+    if match:
+        return _hit(norm, "personal_data.plate", *match.span(), "is a licence plate",
+                    plain=False)  # fmt: skip
+    return None

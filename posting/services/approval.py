@@ -28,8 +28,9 @@ from accounts.notifications import notify
 from audit.actions import Action, Outcome
 from audit.actors import system_actor
 from audit.services import record_event
-from platforms import length
 from platforms.models import Channel, ChannelPermission
+from posting.checks import run_checks
+from posting.lengths import measure
 from posting.models import ApprovalDecision, Post, PostRevision, Publication
 from posting.services import PostingError
 from posting.services.publishing import release_for_publishing, unqueue_publications
@@ -97,14 +98,8 @@ def approval_reasons(post: Post, channels: list[Channel]) -> list[str]:
 
 
 def _too_long(text: str, channel: Channel) -> bool:
-    if channel.platform == "x":
-        return length.x_weighted_length(text) > length.X_LIMIT
-    if channel.platform == "mastodon":
-        limit = int((channel.settings or {}).get("max_characters", 500))
-        return length.mastodon_length(text) > limit
-    if channel.platform == "bluesky":
-        return not length.bluesky_fits(text)
-    return len(text) > length.FACEBOOK_LIMIT
+    # The one length rule per platform, shared with the compose page's live counts.
+    return not measure(text, channel).fits
 
 
 # --- Helpers -----------------------------------------------------------------------------------
@@ -350,6 +345,10 @@ def edit_as_supervisor(*, supervisor: Membership, post: Post, text: str,
 
     before = {"text": post.text, "location": post.location}
     post.text, post.location = text, new_location
+    # The checks follow the text (P5): a supervisor's edit is checked like the author's.
+    descriptions = [p.alt_text for p in post.photos.filter(removed_at=None) if p.alt_text]
+    post.check_results = run_checks(text=text, channels=channels, agency=post.agency,
+                                    descriptions=descriptions)  # fmt: skip
     post.revision = _next_revision(post)
     kind = (PostRevision.Kind.EDITED_AFTER_APPROVAL if after_approval
             else PostRevision.Kind.EDITED_BY_SUPERVISOR)  # fmt: skip

@@ -1,6 +1,8 @@
 """Tenancy over every route: agency A's people forging agency B's ids get 404 or 403,
 B's data is unchanged and never shown. A route the walker does not know fails."""
 
+import uuid
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -23,9 +25,9 @@ from moderation.ingest import archive_comments
 from moderation.models import Comment, CommentPolicy, Hold
 from platforms.adapters.base import CommentBatch, IncomingComment
 from platforms.models import Channel, ChannelPermission
-from posting.models import Post, Publication
+from posting.models import Post, PostPhoto, Publication
 from smc.tenancy import agency_scope
-from tests.factories import make_agency, make_channel, make_member, make_post, make_unit
+from tests.factories import make_agency, make_channel, make_member, make_unit
 
 # How to fill each route's arguments from one agency's objects.
 OBJECT_ROUTES = {
@@ -55,6 +57,12 @@ OBJECT_ROUTES = {
     "posting:retry_publication": {"publication_id": "publication"},
     "posting:delete_publication": {"publication_id": "publication"},
     "moderation:restore": {"comment_id": "comment"},
+    "posting:post_detail": {"post_id": "post"},
+    "posting:compose_edit": {"post_id": "post"},
+    "posting:withdraw": {"post_id": "post"},
+    "posting:photo_remove": {"post_id": "post", "photo_id": "photo"},
+    "posting:photo": {"photo_id": "photo"},
+    "posting:photo_original": {"photo_id": "photo"},
 }
 # Routes keyed by a secret rather than an id: a forged key must find nothing.
 SECRET_ROUTES = {
@@ -87,6 +95,8 @@ PLAIN_ROUTES = {
     "audit:event_list", "audit:chain_status",
     "platforms:channel_list", "platforms:connect", "platforms:connect_mastodon",
     "platforms:connect_bluesky",
+    # Keyed by the form's client_key, scoped to the signed-in author's own agency.
+    "posting:post_list", "posting:compose", "posting:autosave", "posting:photo_upload",
     # The Facebook webhook: no session, no agency in the URL; it trusts only a signature.
     "moderation:facebook_webhook",
     "moderation:comment_list", "moderation:dry_run",
@@ -173,9 +183,9 @@ class World:
         a["comment"], a["hold"] = _held_comment(a_channel, "Alpha comment", a_admin)
         self.markers += ["Bravo hidden comment text"]
         # Posting and approval (P1–P5, A3–A5)
-        b["post"] = make_post(b_person, channels=[b_channel], text="Bravo hidden post text",
-                              status="awaiting_approval")  # fmt: skip
-        a["post"] = make_post(self.a_members[Role.USER], channels=[a_channel])
+        b["post"], b["photo"] = _post_with_photo(b_person, "Bravo hidden post text", b_channel,
+                                                 status="awaiting_approval")  # fmt: skip
+        a["post"], a["photo"] = _post_with_photo(self.a_members[Role.USER], "Alpha post", a_channel)
         b["publication"], a["publication"] = _publication_of(b["post"]), _publication_of(a["post"])
         with agency_scope(self.b):
             b["notification"] = notify(member=b_admin, title="Bravo hidden notice", url="/")
@@ -213,7 +223,9 @@ class World:
                 "publishers": [b["membership"].pk], "needs_approval": "on",
                 "course": "Forged course", "completed_on": "2026-01-01",
                 "expires_on": "2027-01-01", "minutes": "5", "reason": "Forged reason",
-                "text": "Forged edit"}  # fmt: skip
+                "text": "Forged edit", "channels": [b["channel"].pk],
+                "client_key": str(b["post"].client_key),
+                "upload_key": "forged-upload-key", "alt_text": "forged"}  # fmt: skip
 
     def snapshot(self, agency):
         with agency_scope(agency):
@@ -226,7 +238,8 @@ class World:
                 sorted(Unit.objects.values_list("pk", "name", "parent_id")),
                 sorted(Invitation.objects.values_list("pk", "revoked_at", "accepted_at")),
                 sorted(Channel.objects.values_list("pk", "status", "needs_approval")),
-                sorted(Post.objects.values_list("pk", "status", "text", "revision")),
+                sorted(Post.objects.values_list("pk", "status", "text", "revision", "updated_at")),
+                sorted(PostPhoto.objects.values_list("pk", "removed_at", "alt_text")),
                 sorted(Supervision.objects.values_list("pk", "unit_id", "membership_id")),
                 TrainingRecord.objects.count(),
                 sorted(Notification.objects.values_list("pk", "read_at")),
@@ -262,6 +275,23 @@ def _held_comment(channel, text, _administrator):
     return comment, hold
 
 
+def _post_with_photo(author, text, channel, **fields):
+    """A post drafted through the compose service (so it has a real, cleaned photo), for
+    one channel, then put in the state the walker needs."""
+    from posting.services.drafts import DraftChanges, PhotoUpload, save_draft
+    from tests.posting.compose_helpers import jpeg_with_gps, upload
+
+    with agency_scope(author.agency):
+        photo = PhotoUpload(upload(jpeg_with_gps()), "walker-photo")
+        post = save_draft(author=author, client_key=uuid.uuid4(), changes=DraftChanges(text=text),
+                          photos=[photo])  # fmt: skip
+        Publication.objects.create(agency=author.agency, post=post, channel=channel)
+        if fields:
+            Post.objects.filter(pk=post.pk).update(**fields)
+            post.refresh_from_db()
+        return post, post.photos.get()
+
+
 def _base36(number):
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
@@ -272,7 +302,8 @@ def _base36(number):
 
 
 @pytest.fixture
-def world(db):
+def world(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # the posts' photos
     return World()
 
 

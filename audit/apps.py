@@ -27,6 +27,4 @@ def revoke_changes(sender, using="default", **kwargs):
     with connections[using].cursor() as cursor:
         cursor.execute(f'REVOKE UPDATE, DELETE, TRUNCATE ON audit_auditevent FROM "{app_user}"')
         # The one way to change an event: a retention purge of its content (migration 0004).
-        cursor.execute(
-            f'GRANT EXECUTE ON FUNCTION audit_purge_content(bigint[]) TO "{app_user}"'
-        )
+        cursor.execute(f'GRANT EXECUTE ON FUNCTION audit_purge_content(bigint[]) TO "{app_user}"')

@@ -25,7 +25,7 @@ from audit.actors import system_actor
 from audit.models import RecordsRequest, Redaction
 from audit.retention import RecordKind, RequestedRecord, RequestScope, get_record_kind, record_kinds
 from audit.services import record_event
-from smc.errors import NotFound, SmcError
+from smc.errors import SmcError
 
 # A finder returns the spans of personal data in a text: (start, end, rule) each.
 PersonalDataFinder = Callable[[str], list[tuple[int, int, str]]]
@@ -129,16 +129,6 @@ def create_records_request(
     raise RecordsRequestError(_("Could not number the request; try again."))
 
 
-def get_records_request_for(*, agency_id: int, request_id) -> RecordsRequest:
-    try:
-        found = RecordsRequest.objects.filter(agency_id=agency_id, pk=int(request_id)).first()
-    except (TypeError, ValueError):
-        found = None
-    if found is None:
-        raise NotFound(_("That records request does not exist."))
-    return found
-
-
 def request_scope(request: RecordsRequest) -> RequestScope:
     zone = timezone.get_current_timezone()
     return RequestScope(
@@ -149,21 +139,35 @@ def request_scope(request: RecordsRequest) -> RequestScope:
     )
 
 
+def _field(fields: dict, path: str):
+    """The value at a dotted path ("versions.0.text"), and a setter for it."""
+    *parents, last = path.split(".")
+    holder = fields
+    for step in parents:
+        holder = holder[int(step)] if isinstance(holder, list) else holder[step]
+    key = int(last) if isinstance(holder, list) else last
+
+    def put(value):
+        holder[key] = value
+
+    return holder[key], put
+
+
 def _redacted(request: RecordsRequest, record: RequestedRecord) -> list[Redaction]:
     stored = []
     now = timezone.now()
-    for name in record.redactable:
-        original = record.fields.get(name) or ""
+    for path in record.redactable:
+        original, put = _field(record.fields, path)
         if not original:
             continue
         copy, spans = redact(original)
         if not spans:
             continue
-        record.fields[name] = copy
+        put(copy)
         digest = hashlib.sha256(original.encode()).hexdigest()
         for start, end, rule in spans:
             record.redactions.append(
-                {"field": name, "start": start, "end": end, "rule": rule, "original_sha256": digest}
+                {"field": path, "start": start, "end": end, "rule": rule, "original_sha256": digest}
             )
             stored.append(
                 Redaction(
@@ -171,7 +175,7 @@ def _redacted(request: RecordsRequest, record: RequestedRecord) -> list[Redactio
                     request=request,
                     kind=record.kind,
                     record_id=str(record.record_id),
-                    field=name,
+                    field=path,
                     start=start,
                     end=end,
                     rule=rule,
@@ -222,4 +226,3 @@ def records_request_records(request: RecordsRequest) -> Iterator[RequestedRecord
         reason=f"{request.reference}: {sum(counts.values())} records, {redacted} redactions",
         details={"request": request.pk, "records": counts, "redactions": redacted},
     )
-

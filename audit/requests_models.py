@@ -76,7 +76,8 @@ class Redaction(models.Model):
         ordering = ["request", "kind", "record_id", "field", "start"]
         constraints = [
             models.UniqueConstraint(
-                fields=["request", "kind", "record_id", "field", "start"], name="one_redaction_per_span"
+                fields=["request", "kind", "record_id", "field", "start"],
+                name="one_redaction_per_span",
             )
         ]
 

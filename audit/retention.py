@@ -263,9 +263,7 @@ def holding(hold: LegalHold, kind: str, candidate: Candidate) -> bool:
     day = candidate.occurred_at.date()
     if hold.starts_on and day < hold.starts_on:
         return False
-    if hold.ends_on and day > hold.ends_on:
-        return False
-    return True
+    return not (hold.ends_on and day > hold.ends_on)
 
 
 def _holds_on(kind: str, candidates: list[Candidate], holds: list[LegalHold]) -> dict[int, list]:

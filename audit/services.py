@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from json.encoder import encode_basestring
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
+from json.encoder import encode_basestring
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -79,7 +79,8 @@ def canonical_time(moment) -> str:
 # checks it against canonical_json.
 _SORTED_FIELDS = sorted(CHAINED_FIELDS)
 _KEY_PREFIXES = tuple(
-    ("{" if i == 0 else ",") + encode_basestring(name) + ":" for i, name in enumerate(_SORTED_FIELDS)
+    ("{" if i == 0 else ",") + encode_basestring(name) + ":"
+    for i, name in enumerate(_SORTED_FIELDS)
 )
 
 

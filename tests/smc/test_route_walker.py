@@ -20,6 +20,8 @@ OBJECT_ROUTES = {
     "accounts:remove_member": {"membership_id": "membership"},
     "accounts:withdraw_invitation": {"invitation_id": "invitation"},
     "audit:event_detail": {"event_id": "event"},
+    "audit:release_hold": {"hold_id": "hold"},
+    "audit:request_detail": {"request_id": "records_request"},
     "platforms:channel_detail": {"channel_id": "channel"},
     "platforms:disconnect": {"channel_id": "channel"},
     "platforms:set_people": {"channel_id": "channel"},
@@ -53,6 +55,7 @@ PLAIN_ROUTES = {
     "accounts:switch_agency", "accounts:my_account", "accounts:member_list",
     "accounts:invitation_list", "accounts:unit_list", "accounts:security_settings",
     "audit:event_list", "audit:chain_status",
+    "audit:retention", "audit:set_retention", "audit:hold_list", "audit:request_list",
     "platforms:channel_list", "platforms:connect", "platforms:connect_mastodon",
     "platforms:connect_bluesky",
     # The Facebook webhook: no session, no agency in the URL; it trusts only a signature.
@@ -60,6 +63,9 @@ PLAIN_ROUTES = {
 }  # fmt: skip
 # Views that only change the signed-in person's own login or session.
 SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation"}
+# Record keeping an auditor may do (accounts.permissions.record_keeping): a legal hold, a
+# records request. They change no record and no agency work; each is itself recorded.
+RECORD_KEEPING = {"audit:hold_list", "audit:release_hold", "audit:request_list"}
 
 
 def all_routes():
@@ -116,16 +122,20 @@ class World:
             a_event = AuditEvent.objects.order_by("seq").first()
         b_channel = make_channel(self.b, name="Bravo Hidden Channel", administrator=b_admin)
         a_channel = make_channel(self.a, name="Alpha channel", administrator=a_admin)
+        b_hold, b_request = _hold_and_request(self.b, b_admin, "Bravo")
+        a_hold, a_request = _hold_and_request(self.a, a_admin, "Alpha")
         self.objects = {
             "b": {"membership": b_person, "invitation": b_invitation, "event": b_event,
-                  "unit": b_unit, "channel": b_channel},
+                  "unit": b_unit, "channel": b_channel, "hold": b_hold,
+                  "records_request": b_request},
             "a": {"membership": self.a_members[Role.USER], "invitation": a_invitation,
                   "event": a_event, "unit": make_unit(self.a, name="Alpha unit"),
-                  "channel": a_channel},
+                  "channel": a_channel, "hold": a_hold, "records_request": a_request},
         }  # fmt: skip
         self.markers = ["Bravo Secret Agency", "Bravo Hidden Unit", "bravo_person",
                         "bravo@bravo.example", "invitee@bravo.example",
-                        "Bravo Hidden Channel"]  # fmt: skip
+                        "Bravo Hidden Channel", "Bravo secret matter",
+                        "Bravo secret requester"]  # fmt: skip
 
     def url(self, name, side):
         objects = self.objects[side]
@@ -162,6 +172,37 @@ class World:
                 sorted(Channel.objects.values_list("pk", "status")),
                 AuditEvent.objects.count(),
             )
+
+
+def _hold_and_request(agency, administrator, name):
+    import datetime
+
+    from audit.requests import create_records_request
+    from audit.retention import place_hold
+
+    with agency_scope(agency):
+        hold = place_hold(member=administrator, reason=f"{name} secret matter", person="x")
+        made = create_records_request(
+            member=administrator, requester=f"{name} secret requester",
+            received_on=datetime.date(2026, 1, 5), date_from=datetime.date(2026, 1, 1),
+            date_to=datetime.date(2026, 1, 31), kinds=["audit.event"],
+        )  # fmt: skip
+    return hold, made
+
+
+def test_record_keeping_routes_are_the_marked_views():
+    marked = set()
+
+    def walk(patterns, namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern.url_patterns, inner)
+            elif getattr(pattern.callback, "smc_record_keeping", False):
+                marked.add(f"{namespace}{pattern.name}")
+
+    walk(get_resolver().url_patterns)
+    assert marked == RECORD_KEEPING
 
 
 def _base36(number):
@@ -229,7 +270,7 @@ def test_an_auditor_reads_and_never_writes(world, client):
     auditor = world.a_members[Role.AUDITOR]
     before = world.snapshot(world.a)
     for name in all_routes():
-        if name in SELF_SERVICE or name.startswith(("account_", "mfa_")):
+        if name in SELF_SERVICE | RECORD_KEEPING or name.startswith(("account_", "mfa_")):
             continue
         client.force_login(auditor.user)
         url = world.url(name, "a")

@@ -307,9 +307,19 @@ def _refuse(actor, kind: RecordKind, held: dict[int, list], *, asked: int) -> st
     return message
 
 
-def purge_expired_records(*, agency_id: int, agency_label: str, now=None) -> list[PurgeReport]:
+def purge_expired_records(
+    *, agency_id: int, agency_label: str | None = None, now=None
+) -> list[PurgeReport]:
     """The daily sweep for the open agency: every kind, in batches, held records kept."""
     now = now or timezone.now()
+    if agency_label is None:
+        # The record names agencies by label; its newest event has the current one.
+        agency_label = (
+            AuditEvent.objects.filter(agency_id=agency_id)
+            .order_by("-seq")
+            .values_list("agency_label", flat=True)
+            .first()
+        ) or ""
     actor = system_actor(agency_id=agency_id, agency_label=agency_label, label="retention")
     reports = []
     for kind in record_kinds():

@@ -5,7 +5,6 @@ from celery import shared_task
 from audit.actions import Action, Outcome
 from audit.actors import system_actor
 from audit.anchoring import checkpoint_every_chain
-from audit.models import AuditEvent
 from audit.retention import purge_expired_records
 from audit.services import chain_agency_ids, record_event, verify_chains
 from smc.tenancy import agency_task
@@ -59,11 +58,5 @@ def purge_expired_records_everywhere() -> int:
 def purge_expired_records_of(*, agency_id: int) -> int:
     """Purge one agency's records past their retention period, never a held one. Running
     it twice does no harm: a purged record is no longer expired-and-present."""
-    label = (
-        AuditEvent.objects.filter(agency_id=agency_id)
-        .order_by("-seq")
-        .values_list("agency_label", flat=True)
-        .first()
-    )
-    reports = purge_expired_records(agency_id=agency_id, agency_label=label or "")
+    reports = purge_expired_records(agency_id=agency_id)
     return sum(r.purged for r in reports)

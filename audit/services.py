@@ -139,22 +139,47 @@ def _subject_fields(subject) -> dict:
     }
 
 
-def _lock_chain_head(agency_id: int | None) -> tuple[int, int, str]:
-    where = "agency_id = %s" if agency_id is not None else "agency_id IS NULL"
-    params = [agency_id] if agency_id is not None else []
-    with connection.cursor() as cursor:
-        select = f"SELECT id, seq, hash FROM audit_chainhead WHERE {where} FOR UPDATE"  # noqa: S608
-        cursor.execute(select, params)
-        row = cursor.fetchone()
-        if row is None:
-            cursor.execute(
-                "INSERT INTO audit_chainhead (agency_id, seq, hash) VALUES (%s, 0, %s) "
-                "ON CONFLICT DO NOTHING",
-                [agency_id, GENESIS],
-            )
-            cursor.execute(select, params)
-            row = cursor.fetchone()
-    return row
+_PREV_AT = _SORTED_FIELDS.index("prev_hash")
+_SEQ_AT = _SORTED_FIELDS.index("seq")
+
+
+def _canonical_parts(fields: dict) -> tuple[str, str, str]:
+    """The event's canonical JSON cut around prev_hash and seq, which only the chain's
+    head knows (audit_append in migration 0005 joins them): before prev_hash's hex,
+    between it and seq, after seq."""
+    pieces = []
+    for index, (prefix, name) in enumerate(zip(_KEY_PREFIXES, _SORTED_FIELDS, strict=True)):
+        if index == _PREV_AT:
+            pieces.append(prefix + '"')
+            pieces.append(None)
+            pieces.append('"')
+        elif index == _SEQ_AT:
+            pieces.append(prefix)
+            pieces.append(None)
+        else:
+            value = fields[name]
+            pieces.append(prefix)
+            pieces.append(_json_value(canonical_time(value) if name == "occurred_at" else value))
+    pieces.append("}")
+    first = pieces.index(None)
+    second = pieces.index(None, first + 1)
+    return (
+        "".join(pieces[:first]),
+        "".join(pieces[first + 1 : second]),
+        "".join(pieces[second + 1 :]),
+    )
+
+
+_APPEND = (
+    "SELECT event_id, event_seq, event_prev, event_hash FROM audit_append("  # noqa: S608
+    + ", ".join(["%s"] * 17)
+    + ", %s, %s, %s::jsonb, %s, %s, %s)"
+)
+_APPENDED = (
+    "agency_id", "agency_label", "occurred_at", "actor_id", "actor_label", "actor_role",
+    "on_behalf_of_id", "on_behalf_of_label", "action", "object_type", "object_id",
+    "object_label", "outcome", "reason", "request_id", "ip", "user_agent",
+)  # fmt: skip
 
 
 def record_event(
@@ -188,38 +213,35 @@ def record_event(
     # The installation's own chain (agency None) belongs to no agency, so writing it
     # spans agencies; an agency's chain is written in that agency's scope.
     scope = every_agency() if who.agency_id is None else agency_scope(who.agency_id)
-    with scope, transaction.atomic():
-        head_id, last_seq, last_hash = _lock_chain_head(who.agency_id)
-        fields = {
-            "agency_id": who.agency_id,
-            "agency_label": who.agency_label,
-            "seq": last_seq + 1,
-            "occurred_at": timezone.now(),
-            "actor_id": who.user_id,
-            "actor_label": who.user_label,
-            "actor_role": who.role,
-            "on_behalf_of_id": getattr(as_channel, "pk", None),
-            "on_behalf_of_label": str(as_channel)[:200] if as_channel is not None else "",
-            "action": str(action),
-            **subject_fields,
-            "outcome": str(outcome),
-            "reason": reason,
-            "request_id": context.request_id,
-            "ip": context.ip,
-            "user_agent": context.user_agent,
-            "content_sha256": hashlib.sha256(content.encode()).hexdigest() if content else "",
-            "details": details or {},
-            "prev_hash": last_hash or GENESIS,
-        }
-        fields["hash"] = event_hash(fields)
-        event = AuditEvent(content=content, **fields)
-        event.save(force_insert=True)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = %s",
-                [event.seq, event.hash, head_id],
-            )
-    return event
+    fields = {
+        "agency_id": who.agency_id,
+        "agency_label": who.agency_label,
+        "occurred_at": timezone.now(),
+        "actor_id": who.user_id,
+        "actor_label": who.user_label,
+        "actor_role": who.role,
+        "on_behalf_of_id": getattr(as_channel, "pk", None),
+        "on_behalf_of_label": str(as_channel)[:200] if as_channel is not None else "",
+        "action": str(action),
+        **subject_fields,
+        "outcome": str(outcome),
+        "reason": reason,
+        "request_id": context.request_id,
+        "ip": context.ip,
+        "user_agent": context.user_agent,
+        "content_sha256": hashlib.sha256(content.encode()).hexdigest() if content else "",
+        "details": details or {},
+    }
+    parts = _canonical_parts(fields)
+    params = [fields[name] for name in _APPENDED]
+    params += [content, fields["content_sha256"], canonical_json(fields["details"]), *parts]
+    with scope, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_APPEND, params)
+        event_id, fields["seq"], fields["prev_hash"], fields["hash"] = cursor.fetchone()
+        if event_hash(fields) != fields["hash"]:
+            # Never expected: the database and Python disagree on the canonical bytes.
+            raise AuditError("The record's hash scheme disagrees with the database; refused.")
+    return AuditEvent(id=event_id, content=content, **fields)
 
 
 # --- Verification -----------------------------------------------------------------------------
@@ -250,29 +272,72 @@ def _chain(agency_id: int | None) -> dict:
     return {"agency_id__isnull": True} if agency_id is None else {"agency_id": agency_id}
 
 
-# Verification reads the rows with a plain server-side cursor, not the ORM: at a million
-# events the ORM's per-row work costs more than the hashing. details is read as text
-# (Django loads jsonb as text) and re-encoded canonically unless it is empty.
-_VERIFY_COLUMNS = ", ".join(
-    f"{name}::text" if name == "details" else name for name in _SORTED_FIELDS
-)
-_SEQ, _PREV, _TIME, _DETAILS, _CONTENT_SHA, _LABEL = (
-    _SORTED_FIELDS.index(n)
-    for n in ("seq", "prev_hash", "occurred_at", "details", "content_sha256", "agency_label")
+# Verification has PostgreSQL write each event's canonical JSON (to_json escapes strings
+# exactly as json.dumps(ensure_ascii=False) does; integers, null and the time are plain
+# text) and hashes it here, in Python, so the per-event work left in Python is one
+# SHA-256: a million-event chain verifies in seconds. `details` is the exception: jsonb
+# keeps its keys in its own order, so it comes as text and is re-encoded canonically
+# here unless empty. test_chain.py checks both halves against chained_bytes.
+def _sql_value(name: str) -> str:
+    if name == "occurred_at":
+        moment = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+        return f"'\"' || {moment} || 'Z\"'"
+    if name == "ip":
+        return "coalesce(to_json(host(ip))::text, 'null')"
+    if name in ("seq", "agency_id", "actor_id", "on_behalf_of_id"):
+        return f"coalesce({name}::text, 'null')"
+    return f"to_json({name})::text"
+
+
+def _sql_canonical(names) -> str:
+    return " || ".join(
+        f"'{_KEY_PREFIXES[_SORTED_FIELDS.index(n)]}' || {_sql_value(n)}" for n in names
+    )
+
+
+_DETAILS_AT = _SORTED_FIELDS.index("details")
+# details written canonically by PostgreSQL when it is flat (strings, integers, true,
+# false, null: the usual case), keys in code-point order; otherwise NULL and Python
+# re-encodes it.
+_FLAT_DETAILS = """CASE WHEN details = '{}'::jsonb THEN '{}' ELSE (
+  SELECT '{' || string_agg(to_json(key)::text || ':' || value::text, ',' ORDER BY key COLLATE "C")
+         || '}'
+  FROM jsonb_each(details)
+  HAVING bool_and(jsonb_typeof(value) IN ('string', 'boolean', 'null')
+                  OR (jsonb_typeof(value) = 'number' AND value::text ~ '^-?[0-9]+$'))
+) END"""
+_VERIFY_SELECT = (  # built from constant field names only
+    "SELECT seq, prev_hash, hash, "  # noqa: S608
+    # the content's own hash, checked where the content is, instead of shipping it
+    "content = '' OR encode(sha256(convert_to(content, 'UTF8')), 'hex') = content_sha256, "
+    "part.head, part.flat, CASE WHEN part.flat IS NULL THEN details::text END, part.tail "
+    "FROM audit_auditevent, LATERAL (SELECT "
+    + _sql_canonical(_SORTED_FIELDS[:_DETAILS_AT])
+    + f" || '{_KEY_PREFIXES[_DETAILS_AT]}' AS head, "
+    + f"{_FLAT_DETAILS} AS flat, "
+    + _sql_canonical(_SORTED_FIELDS[_DETAILS_AT + 1 :])
+    + " || '}' AS tail) AS part"
 )
 
 
 def _chain_rows(agency_id: int | None) -> Iterator[tuple]:
     where = "agency_id IS NULL" if agency_id is None else "agency_id = %s"
     params = [] if agency_id is None else [agency_id]
-    sql = (
-        f"SELECT {_VERIFY_COLUMNS}, content, hash FROM audit_auditevent "  # noqa: S608
-        f"WHERE {where} ORDER BY seq"
-    )
     with transaction.atomic(), connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"{_VERIFY_SELECT} WHERE {where} ORDER BY seq", params)
         while rows := cursor.fetchmany(5000):
             yield from rows
+
+
+def _label(agency_id: int | None) -> str:
+    """The agency's name as its newest event gives it."""
+    return (
+        AuditEvent.objects.filter(**_chain(agency_id))
+        .exclude(agency_label="")
+        .order_by("-seq")
+        .values_list("agency_label", flat=True)
+        .first()
+    ) or ""
 
 
 def verify_chain(agency_id: int | None) -> ChainReport:
@@ -283,16 +348,11 @@ def verify_chain(agency_id: int | None) -> ChainReport:
         checkpoints = {c.seq: c for c in anchoring.read_checkpoints(agency_id)}
     except anchoring.CheckpointInvalid as error:
         return ChainReport(agency_id, "", 0, 0, str(error))
-    expected_seq, prev_hash, label, count = 1, GENESIS, "", 0
-    width = len(_SORTED_FIELDS)
-    sha256 = hashlib.sha256
-    for row in _chain_rows(agency_id):
-        values = list(row[:width])
-        content, stored_hash = row[width], row[width + 1]
-        seq = values[_SEQ]
-        details = values[_DETAILS]
-        values[_DETAILS] = {} if details == "{}" else json.loads(details)
-        values[_TIME] = canonical_time(values[_TIME])
+    expected_seq, prev_hash, count = 1, GENESIS, 0
+    sha256, loads = hashlib.sha256, json.loads
+    for seq, prev, stored_hash, content_ok, head, flat, details, tail in _chain_rows(agency_id):
+        if flat is None:
+            flat = canonical_json(loads(details))
         problem = None
         if seq != expected_seq:
             problem = (
@@ -301,11 +361,11 @@ def verify_chain(agency_id: int | None) -> ChainReport:
                 else f"event {seq} appears out of order"
             )
             seq = expected_seq
-        elif values[_PREV] != prev_hash:
+        elif prev != prev_hash:
             problem = "it does not link to the event before it (events removed or swapped)"
-        elif sha256(_canonical_row(values)).hexdigest() != stored_hash:
+        elif sha256((head + flat + tail).encode()).hexdigest() != stored_hash:
             problem = "its fields were altered after it was recorded (hash mismatch)"
-        elif content and sha256(content.encode()).hexdigest() != values[_CONTENT_SHA]:
+        elif not content_ok:
             problem = "its content was altered after it was recorded (content hash mismatch)"
         elif seq in checkpoints and checkpoints[seq].hash != stored_hash:
             found = checkpoints[seq]
@@ -314,10 +374,10 @@ def verify_chain(agency_id: int | None) -> ChainReport:
                 f"{found.checkpointed_at} (the record was rewritten after that checkpoint)"
             )
         if problem:
-            return ChainReport(agency_id, label, count, seq, problem)
-        label = values[_LABEL] or label
+            return ChainReport(agency_id, _label(agency_id), count, seq, problem)
         prev_hash, expected_seq, count = stored_hash, expected_seq + 1, count + 1
 
+    label = _label(agency_id)
     beyond = [c for c in checkpoints.values() if c.seq > count]
     if beyond:
         found = beyond[0]

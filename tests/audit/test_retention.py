@@ -5,6 +5,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -267,3 +268,15 @@ def test_a_hold_that_names_nothing_is_explained_and_not_placed(client, agency, a
     response = client.post(reverse("audit:hold_list"), {"reason": "Case 1", "record_id": "12"})
     assert "Say which kind of record the record id belongs to." in response.content.decode()
     assert not LegalHold.objects.exists()
+
+
+def test_the_purge_command_refuses_held_records_with_a_clear_message(agency, admin):
+    ids = sorted(_with_content(agency).values_list("pk", flat=True))
+    place_hold(member=admin, reason="Subpoena 9", kind="audit.event")
+    with pytest.raises(CommandError) as refused:
+        call_command("purge_records", "--agency", "metro", "--kind", "audit.event", *map(str, ids))
+    assert "under legal hold (hold #" in str(refused.value)
+    assert _with_content(agency).filter(pk__in=ids).count() == len(ids)
+    assert AuditEvent.objects.filter(action=Action.PURGE_REFUSED).count() == 1
+    with pytest.raises(CommandError, match="There is no kind of record called"):
+        call_command("purge_records", "--agency", "metro", "--kind", "posts", "1")

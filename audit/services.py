@@ -235,12 +235,23 @@ def record_event(
     parts = _canonical_parts(fields)
     params = [fields[name] for name in _APPENDED]
     params += [content, fields["content_sha256"], canonical_json(fields["details"]), *parts]
-    with scope, transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_APPEND, params)
-        event_id, fields["seq"], fields["prev_hash"], fields["hash"] = cursor.fetchone()
-        if event_hash(fields) != fields["hash"]:
-            # Never expected: the database and Python disagree on the canonical bytes.
-            raise AuditError("The record's hash scheme disagrees with the database; refused.")
+    with scope:
+        if connection.in_atomic_block:
+            # Inside the caller's transaction: the event commits or rolls back with it.
+            with connection.cursor() as cursor:
+                cursor.execute(_APPEND, params)
+                appended = cursor.fetchone()
+        else:
+            # Outside any transaction the call is its own transaction: one round trip
+            # (audit_append opens its agency's row scope itself, so the row scope guard's
+            # BEGIN, set_config and COMMIT around it are not needed).
+            connection.ensure_connection()
+            appended = connection.connection.execute(_APPEND, params).fetchone()
+    event_id, fields["seq"], fields["prev_hash"], fields["hash"] = appended
+    if event_hash(fields) != fields["hash"]:
+        # Never expected: the database and Python disagree on the canonical bytes. Refused
+        # here (rolled back with the caller's transaction); verify_audit would name it too.
+        raise AuditError("The record's hash scheme disagrees with the database.")
     return AuditEvent(id=event_id, content=content, **fields)
 
 

@@ -6,7 +6,9 @@ APPEND = """
 -- chain knows: prev_hash and seq. This locks the chain's head, fills them in, hashes,
 -- inserts and moves the head. record_event recomputes the hash in Python and refuses
 -- the event if the two differ, so the scheme has one definition (audit.services).
--- SECURITY INVOKER: it runs as the app role, under row-level security.
+-- SECURITY INVOKER: it runs as the app role, under row-level security, in the scope of
+-- the event's own agency (the installation's chain: every agency), which it opens for
+-- itself so that a call outside a transaction is one round trip, and then restores.
 CREATE FUNCTION audit_append(
   p_agency_id bigint, p_agency_label text, p_occurred_at timestamptz,
   p_actor_id bigint, p_actor_label text, p_actor_role text,
@@ -19,7 +21,11 @@ CREATE FUNCTION audit_append(
 ) LANGUAGE plpgsql AS $$
 DECLARE
   head_id bigint;
+  outer_agency text := current_setting('smc.agency_id', true);
+  outer_every text := current_setting('smc.every_agency', true);
 BEGIN
+  PERFORM set_config('smc.agency_id', coalesce(p_agency_id::text, ''), true),
+          set_config('smc.every_agency', CASE WHEN p_agency_id IS NULL THEN 'on' ELSE '' END, true);
   FOR attempt IN 1..2 LOOP
     IF p_agency_id IS NULL THEN
       SELECT id, seq, hash INTO head_id, event_seq, event_prev
@@ -49,6 +55,8 @@ BEGIN
     p_content, p_content_sha256, p_details, event_prev, event_hash
   ) RETURNING id INTO event_id;
   UPDATE audit_chainhead SET seq = event_seq, hash = event_hash WHERE id = head_id;
+  PERFORM set_config('smc.agency_id', coalesce(outer_agency, ''), true),
+          set_config('smc.every_agency', coalesce(outer_every, ''), true);
 END $$;
 """
 

@@ -211,3 +211,27 @@ def test_awkward_text_verifies_and_a_changed_character_does_not(transactional_db
     with agency_scope(agency):
         report = verify_chain(agency.pk)
     assert report.broken_seq == 1 and "hash mismatch" in report.problem
+
+
+def test_an_installation_event_inside_a_transaction_leaves_its_row_scope_alone(transactional_db):
+    # audit_append opens the event's own scope (every agency, for the installation's
+    # chain) and must restore the caller's, or the rest of the transaction would see
+    # every agency's rows.
+    from django.db import transaction
+
+    agency = make_agency(name="Scoped PD")
+    installation = system_actor(agency_id=None, agency_label="", label="webhook")
+    with agency_scope(agency), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('smc.agency_id', true)")
+            before = cursor.fetchone()[0]
+        record_event(actor=installation, action=Action.WEBHOOK_SIGNATURE_REFUSED)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('smc.agency_id', true), "
+                "current_setting('smc.every_agency', true)"
+            )
+            assert cursor.fetchone() == (before, "")
+    assert before == str(agency.pk)
+    with every_agency():
+        assert verify_chain(None).ok

@@ -92,3 +92,21 @@ class ActivateTOTPForm(AllauthActivateTOTPForm):
             code
         )
         return code
+
+
+class TrainingForm(forms.Form):
+    course = forms.CharField(label=_("Course"), max_length=200)
+    completed_on = forms.DateField(
+        label=_("Completed on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    expires_on = forms.DateField(
+        label=_("Expires on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class EscalationForm(forms.Form):
+    minutes = forms.IntegerField(
+        label=_("Minutes an approval waits before it moves up the chain"),
+        min_value=1,
+        max_value=7 * 24 * 60,
+    )

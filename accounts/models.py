@@ -54,6 +54,10 @@ class Agency(models.Model):
         max_length=300,
         default="Not monitored 24/7 — in an emergency call 911",
     )
+    # P2: how long a post may wait for its unit's supervisors before it moves up the chain.
+    approval_escalation_minutes = models.PositiveIntegerField(
+        _("minutes before an approval moves up the chain"), default=60
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -99,6 +103,8 @@ class Membership(AgencyData):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.USER)
     unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT)
     is_active = models.BooleanField(default=True)
+    # A5: everything this person posts goes to a supervisor, whatever their channel rights.
+    needs_approval = models.BooleanField(_("every post needs approval"), default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     removed_at = models.DateTimeField(null=True, blank=True)
 
@@ -136,6 +142,80 @@ class Membership(AgencyData):
             "unit": self.unit.name if self.unit_id else None,
             "is_active": self.is_active,
         }
+
+
+class Supervision(AgencyData):
+    """A3: a supervisor of a unit. They approve for the unit and every unit beneath it;
+    the units' parents are the chain an unanswered approval climbs."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="supervisions")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["unit", "membership"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "membership"], name="one_supervision_per_unit")
+        ]
+
+    def __str__(self):
+        return f"{self.membership_id} supervises {self.unit_id}"
+
+
+class TrainingRecord(AgencyData):
+    """A5: a course a member passed. Publishing without approval needs one in date."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="trainings")
+    course = models.CharField(_("course"), max_length=200)
+    completed_on = models.DateField(_("completed on"))
+    expires_on = models.DateField(_("expires on"))
+    recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-expires_on", "-pk"]
+        indexes = [
+            models.Index(fields=["agency", "membership", "expires_on"], name="training_valid")
+        ]
+
+    def __str__(self):
+        return f"{self.course} ({self.completed_on} – {self.expires_on})"
+
+    @property
+    def is_current(self) -> bool:
+        return self.expires_on >= timezone.localdate()
+
+    def audit_snapshot(self) -> dict:
+        return {
+            "member": self.membership_id,
+            "course": self.course,
+            "completed_on": self.completed_on.isoformat(),
+            "expires_on": self.expires_on.isoformat(),
+        }
+
+
+class Notification(AgencyData):
+    """Something a member should know (a post approved, sent back, waiting for them),
+    shown in the app until read; notify() also emails it."""
+
+    member = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    # Always a path inside SMC (notify refuses anything else): opening it redirects there.
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["member"], name="notification_unread", condition=models.Q(read_at=None)
+            )
+        ]
+
+    def __str__(self):
+        return self.title
 
 
 def hash_token(token: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.models import Invitation, Membership, Unit, User, hash_token
+from accounts.models import Agency, Invitation, Membership, Unit, User, hash_token
 from smc.errors import NotFound
 from smc.tenancy import every_agency
 
@@ -92,3 +92,8 @@ def invitation_by_token(token: str) -> Invitation:
     if invitation is None:
         raise NotFound(_("This invitation link is not valid. Check that you copied all of it."))
     return invitation
+
+
+def agency_by_id(agency_id: int) -> Agency:
+    """Inside a task's agency scope: its agency (the tenant row itself, not agency data)."""
+    return Agency.objects.get(pk=agency_id)

@@ -9,10 +9,12 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.forms import (
     AcceptInvitationForm,
+    EscalationForm,
     InvitationForm,
     MfaPolicyForm,
     RoleForm,
     SwitchAgencyForm,
+    TrainingForm,
     UnitChoiceForm,
     UnitForm,
 )
@@ -65,6 +67,7 @@ def member_detail(request, membership_id):
             "member": member,
             "role_form": RoleForm(initial={"role": member.role}),
             "unit_form": UnitChoiceForm(units=units, initial={"unit": member.unit_id or ""}),
+            **_authority_of(member),
         },
     )
 
@@ -232,7 +235,11 @@ def unit_list(request):
         else:
             messages.success(request, _("Unit “%s” created.") % form.cleaned_data["name"])
             return redirect("accounts:unit_list")
-    return render(request, "accounts/unit_list.html", {"units": units, "form": form})
+    return render(request, "accounts/unit_list.html", {
+        "units": units, "form": form,
+        "escalation_form": EscalationForm(
+            initial={"minutes": request.agency.approval_escalation_minutes}),
+    })  # fmt: skip
 
 
 @login_required
@@ -254,3 +261,142 @@ def my_account(request):
     return render(
         request, "accounts/my_account.html", {"mfa_enabled": is_mfa_enabled(request.user)}
     )
+
+
+# --- Authority (A3–A5): supervisors, approval, training, escalation time -------------------
+
+
+def _authority_of(member):
+    from accounts.authority import current_training, trainings_of, units_supervised_by
+
+    return {
+        "trainings": trainings_of(member),
+        "current_training": current_training(member),
+        "training_form": TrainingForm(),
+        "supervises": units_supervised_by(member),
+    }
+
+
+@login_required
+@administrator_only
+def unit_detail(request, unit_id):
+    from accounts.authority import SUPERVISING_ROLES, supervisors_of
+
+    unit = get_unit_for(request.membership, unit_id)
+    candidates = selectors.members(viewer=request.membership).filter(
+        is_active=True, role__in=SUPERVISING_ROLES
+    )
+    chosen = {m.pk for m in supervisors_of(unit)}
+    return render(request, "accounts/unit_detail.html",
+                  {"unit": unit, "candidates": candidates, "chosen": chosen,
+                   "members": selectors.members(viewer=request.membership).filter(
+                       unit=unit, is_active=True)})  # fmt: skip
+
+
+@require_POST
+@login_required
+@administrator_only
+def set_supervisors(request, unit_id):
+    from accounts import authority
+
+    unit = get_unit_for(request.membership, unit_id)
+    people = [selectors.get_membership_for(request.membership, int(pk))
+              for pk in request.POST.getlist("supervisors") if pk.isdigit()]  # fmt: skip
+    try:
+        authority.set_unit_supervisors(administrator=request.membership, unit=unit,
+                                       memberships=people)  # fmt: skip
+    except services.AccountsError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Supervisors of %s are saved.") % unit.name)
+    return redirect("accounts:unit_detail", unit_id=unit.pk)
+
+
+@require_POST
+@login_required
+@administrator_only
+def set_member_approval(request, membership_id):
+    from accounts import authority
+
+    wanted = request.POST.get("needs_approval") == "on"
+    return _member_action(
+        request, membership_id,
+        lambda m: authority.set_member_needs_approval(
+            administrator=request.membership, membership=m, needs_approval=wanted),
+        _("Every post by %(person)s now needs approval.") if wanted
+        else _("%(person)s’s posts follow their channel rights again."),
+    )  # fmt: skip
+
+
+@require_POST
+@login_required
+@administrator_only
+def record_training(request, membership_id):
+    from accounts import authority
+
+    form = TrainingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the course, the day it was completed and its expiry."))
+        return redirect("accounts:member_detail", membership_id=membership_id)
+    return _member_action(
+        request, membership_id,
+        lambda m: authority.record_training(administrator=request.membership, membership=m,
+                                            **form.cleaned_data),
+        _("Training recorded for %(person)s."),
+    )  # fmt: skip
+
+
+@require_POST
+@login_required
+@administrator_only
+def set_escalation(request):
+    from accounts import authority
+
+    form = EscalationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose between 1 minute and 7 days (10080 minutes)."))
+    else:
+        try:
+            authority.set_escalation_time(administrator=request.membership,
+                                          minutes=form.cleaned_data["minutes"])  # fmt: skip
+        except services.AccountsError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Approval escalation time saved."))
+    return redirect("accounts:unit_list")
+
+
+# --- Notifications ---------------------------------------------------------------------------
+
+
+@login_required
+def notification_list(request):
+    from django.core.paginator import Paginator
+
+    from accounts.notifications import notifications_of
+
+    page = Paginator(notifications_of(request.membership), 30).get_page(request.GET.get("page"))
+    return render(request, "accounts/notification_list.html", {"page": page})
+
+
+@require_POST
+@login_required
+@self_service
+def open_notification(request, notification_id):
+    """Marks the notice read and goes where it points (always a path inside SMC)."""
+    from accounts.notifications import get_notification_for, mark_read
+
+    notice = get_notification_for(request.membership, notification_id)
+    mark_read(member=request.membership, notification=notice)
+    return redirect(notice.url or "accounts:notification_list")
+
+
+@require_POST
+@login_required
+@self_service
+def read_all_notifications(request):
+    from accounts.notifications import mark_read
+
+    mark_read(member=request.membership)
+    messages.success(request, _("All notifications are marked read."))
+    return redirect("accounts:notification_list")

@@ -58,6 +58,54 @@ class Action(models.TextChoices):
         "moderation.channel.poll_interval_changed",
         _("How often comments are read changed"),
     )
+    # Posts (P1–P5): every step from draft to a live post, and back
+    POST_DRAFTED = "posting.post.drafted", _("Post drafted")
+    POST_EDITED = "posting.post.edited", _("Post edited")
+    POST_PHOTO_ADDED = "posting.post.photo_added", _("Photo added to a post")
+    POST_PHOTO_REMOVED = "posting.post.photo_removed", _("Photo removed from a post")
+    POST_SUBMITTED = "posting.post.submitted", _("Post sent for approval")
+    POST_APPROVED = "posting.post.approved", _("Post approved")
+    POST_REJECTED = "posting.post.rejected", _("Post sent back")
+    POST_EDITED_BY_SUPERVISOR = (
+        "posting.post.edited_by_supervisor",
+        _("Post edited by a supervisor"),
+    )
+    POST_ESCALATED = "posting.post.escalated", _("Approval moved up the chain")
+    POST_SCHEDULED = "posting.post.scheduled", _("Post scheduled")
+    POST_WITHDRAWN = "posting.post.withdrawn", _("Post withdrawn")
+    PUBLICATION_PUBLISHED = "posting.publication.published", _("Post published on a channel")
+    PUBLICATION_FAILED = "posting.publication.failed", _("Post failed on a channel")
+    PUBLICATION_UNKNOWN = (
+        "posting.publication.unknown",
+        _("Post outcome unclear: checking with the platform"),
+    )
+    PUBLICATION_RETRIED = "posting.publication.retried", _("Publication retried")
+    PUBLICATION_DELETED = "posting.publication.deleted", _("Post deleted from a platform")
+    # --- Authority (A3–A5) and approval (P2): supervisors, rights, training, notices ---
+    SUPERVISORS_CHANGED = "accounts.unit.supervisors_changed", _("Unit supervisors changed")
+    MEMBER_APPROVAL_CHANGED = (
+        "accounts.membership.approval_changed",
+        _("Member's need for approval changed"),
+    )
+    TRAINING_RECORDED = "accounts.training.recorded", _("Training recorded")
+    ESCALATION_TIME_CHANGED = (
+        "accounts.agency.escalation_time_changed",
+        _("Approval escalation time changed"),
+    )
+    CHANNEL_PUBLISHERS_CHANGED = (
+        "platforms.channel.publishers_changed",
+        _("Who may publish without approval changed"),
+    )
+    CHANNEL_APPROVAL_CHANGED = (
+        "platforms.channel.approval_changed",
+        _("Channel's need for approval changed"),
+    )
+    PUBLISH_RIGHTS_LAPSED = (
+        "platforms.channel.publish_rights_lapsed",
+        _("Publish rights removed: training expired"),
+    )
+    POST_SUBMIT_REFUSED = "posting.post.submit_refused", _("Post refused at submission")
+    # --- end of the authority and approval block ---
     # The record itself (R2, R3)
     LOG_VIEWED = "audit.log.viewed", _("Record searched")
     EVENT_VIEWED = "audit.event.viewed", _("Record entry opened")

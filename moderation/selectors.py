@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
 from moderation.models import ChannelPoll, Comment, CommentVersion
 from platforms.models import Channel
+from smc.errors import NotFound
 
 
 def channel_for_ingest(channel_id: int) -> Channel | None:
@@ -25,3 +27,33 @@ def comment_versions(*, comment: Comment) -> QuerySet[CommentVersion]:
 
 def poll_state(*, channel: Channel) -> ChannelPoll | None:
     return ChannelPoll.objects.filter(agency=channel.agency_id, channel=channel).first()
+
+
+def comments_for(viewer, *, channel: Channel | None = None) -> QuerySet[Comment]:
+    """The viewer's agency's archived comments, newest first; one channel's if given."""
+    found = Comment.objects.filter(agency=viewer.agency)
+    if channel is not None:
+        found = found.filter(channel=channel)
+    # The decision on the newest version, for the list (one subquery, no per-row query).
+    newest = CommentVersion.objects.filter(agency=viewer.agency, comment=OuterRef("pk")).order_by(
+        "-seq"
+    )
+    return (
+        found.select_related("channel")
+        .annotate(
+            decision_category=Subquery(newest.values("decision_category")[:1]),
+            decision_rule=Subquery(newest.values("decision_rule")[:1]),
+        )
+        .order_by("-created_at", "pk")
+    )
+
+
+def get_comment_for(viewer, comment_id: int) -> Comment:
+    comment = (
+        Comment.objects.filter(agency=viewer.agency, pk=comment_id)
+        .select_related("channel")
+        .first()
+    )
+    if comment is None:
+        raise NotFound(_("That comment does not exist."))
+    return comment

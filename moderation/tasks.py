@@ -39,3 +39,16 @@ def archive_removal(
     raw = {"source": "facebook webhook", "verb": "remove", "comment_id": platform_comment_id,
            "post_id": post_id, "time": time}  # fmt: skip
     ingest.archive_removal(channel=channel, platform_comment_id=platform_comment_id, raw=raw)
+
+
+@shared_task(acks_late=True)
+@agency_task
+def archive_hinted_comment(
+    *, agency_id: int, channel_id: int, platform_comment_id: str, post_id: str = ""
+) -> None:
+    channel = selectors.channel_for_ingest(channel_id)
+    if channel is None:
+        return
+    ingest.archive_hinted_comment(
+        channel=channel, platform_comment_id=platform_comment_id, post_id=post_id
+    )

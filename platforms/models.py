@@ -46,6 +46,8 @@ class Channel(AgencyData):
     secrets_changed_at = models.DateTimeField(null=True, blank=True)
     compliance_checked_at = models.DateTimeField(null=True, blank=True)
     compliance_problems = models.JSONField(default=list, blank=True)
+    # A5: every post to this channel goes to a supervisor, whoever writes it.
+    needs_approval = models.BooleanField(_("every post needs approval"), default=False)
 
     class Meta:
         ordering = ["platform", "name"]

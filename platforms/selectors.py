@@ -86,6 +86,36 @@ def channel_people(channel: Channel) -> list:
     )
 
 
+def channel_publishers(channel: Channel) -> list:
+    """The members who may publish to the channel without approval (A4)."""
+    from accounts.models import Membership
+    from platforms.models import ChannelPermission
+
+    user_ids = ChannelPermission.objects.filter(
+        content_object=channel, permission__codename="publish_to_channel"
+    ).values_list("user_id", flat=True)
+    return list(
+        Membership.objects.filter(agency_id=channel.agency_id, user_id__in=user_ids)
+        .select_related("user")
+        .order_by("user__username")
+    )
+
+
+def agency_ids_with_publishers() -> list[int]:
+    """The daily training sweep covers every agency where someone publishes without
+    approval: it only lists ids."""
+    from platforms.models import ChannelPermission
+
+    with every_agency():
+        return sorted(
+            set(
+                ChannelPermission.objects.filter(
+                    permission__codename="publish_to_channel"
+                ).values_list("agency_id", flat=True)
+            )
+        )
+
+
 def people_by_channel(channels) -> dict[int, list[str]]:
     """For a page of channels, the names of who may use each (one query)."""
     from platforms.models import ChannelPermission

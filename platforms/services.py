@@ -72,10 +72,11 @@ def administrator_emails(agency) -> list[str]:
     )
 
 
-def call_platform(channel: Channel, operation):
+def call_platform(channel: Channel, operation, **adapter_options):
     """Run `operation(adapter)` for a channel and keep the channel's status true to what
     the platform said: a dead credential marks it, a rate limit shows until when.
-    Adapter errors are re-raised for the caller to decide what happens to its work."""
+    Adapter errors are re-raised for the caller to decide what happens to its work.
+    `adapter_options` go to get_adapter (the publisher's shorter timeouts)."""
     from platforms.adapters.base import NeedsReconnect, RetryLater
     from platforms.credentials import get_adapter
 
@@ -85,7 +86,7 @@ def call_platform(channel: Channel, operation):
             code="not_connected",
         )
     try:
-        return operation(get_adapter(channel))
+        return operation(get_adapter(channel, **adapter_options))
     except CredentialUnreadable as error:
         report_unreadable_credential(channel=channel, error=error)
         raise
@@ -282,9 +283,95 @@ def set_channel_people(*, administrator, channel: Channel, memberships) -> list:
     for user_id, membership in current.items():
         if user_id not in wanted:
             remove_perm(DRAFT_FOR, membership.user, channel)
+            # Publishing without approval is a way of using the channel: it goes too.
+            remove_perm(PUBLISH_TO, membership.user, channel)
     before = sorted(m.user.username for m in current.values())
     after = sorted(m.user.username for m in wanted.values())
     if before != after:
         record_event(actor=administrator, action=Action.CHANNEL_PEOPLE_CHANGED, subject=channel,
                      details={"before": before, "after": after})  # fmt: skip
     return list(wanted.values())
+
+
+# --- Publishing without approval (A4, A5) ----------------------------------------------------
+
+PUBLISH_TO = "platforms.publish_to_channel"
+
+
+@transaction.atomic
+def set_channel_publishers(*, administrator, channel: Channel, memberships) -> list:
+    """Who may publish to the channel without approval. Each must already use the
+    channel and hold training in date (A5); the daily sweep removes the right when the
+    training expires."""
+    from guardian.shortcuts import assign_perm, remove_perm
+
+    from accounts.authority import trained_member_ids
+    from platforms.selectors import channel_people, channel_publishers
+
+    wanted = {m.user_id: m for m in memberships}
+    users = {m.user_id for m in channel_people(channel)}
+    trained = trained_member_ids(channel.agency)
+    for membership in wanted.values():
+        if membership.agency_id != channel.agency_id or not membership.is_active:
+            raise ChannelError(_("Only active members of this agency can use its channels."))
+        if membership.user_id not in users:
+            raise ChannelError(_("%s does not use this channel: add them to its users first.")
+                               % membership.user)  # fmt: skip
+        if membership.pk not in trained:
+            raise ChannelError(_("%s has no training in date: record their training first.")
+                               % membership.user)  # fmt: skip
+    current = {m.user_id: m for m in channel_publishers(channel)}
+    for user_id, membership in wanted.items():
+        if user_id not in current:
+            assign_perm(PUBLISH_TO, membership.user, channel)
+    for user_id, membership in current.items():
+        if user_id not in wanted:
+            remove_perm(PUBLISH_TO, membership.user, channel)
+    before = sorted(m.user.username for m in current.values())
+    after = sorted(m.user.username for m in wanted.values())
+    if before != after:
+        record_event(actor=administrator, action=Action.CHANNEL_PUBLISHERS_CHANGED,
+                     subject=channel, details={"before": before, "after": after})  # fmt: skip
+    return list(wanted.values())
+
+
+@transaction.atomic
+def set_channel_needs_approval(*, administrator, channel: Channel, needs_approval: bool) -> Channel:
+    """A5: every post to this channel goes to a supervisor, whoever writes it."""
+    channel = Channel.objects.select_for_update().get(pk=channel.pk)
+    if channel.needs_approval != needs_approval:
+        channel.needs_approval = needs_approval
+        channel.save(update_fields=["needs_approval"])
+        record_event(actor=administrator, action=Action.CHANNEL_APPROVAL_CHANGED, subject=channel,
+                     details={"before": not needs_approval, "after": needs_approval})  # fmt: skip
+    return channel
+
+
+@transaction.atomic
+def withdraw_lapsed_publish_rights(*, agency) -> int:
+    """The daily sweep (A5), inside the agency's scope: whoever publishes without
+    approval but has no training in date loses that right on every channel, on the record.
+    Returns how many rights were removed."""
+    from accounts.authority import trained_member_ids
+    from accounts.models import Membership
+    from platforms.models import ChannelPermission
+
+    trained_users = set(
+        Membership.objects.filter(pk__in=trained_member_ids(agency), is_active=True)
+        .values_list("user_id", flat=True)
+    )  # fmt: skip
+    lapsed = (
+        ChannelPermission.objects.filter(agency=agency, permission__codename="publish_to_channel")
+        .exclude(user_id__in=trained_users)
+        .select_related("content_object", "user")
+        .order_by("pk")
+    )
+    actor = system_actor(agency_id=agency.pk, agency_label=agency.name, label="training sweep")
+    removed = 0
+    for right in lapsed:
+        channel, user = right.content_object, right.user
+        right.delete()
+        removed += 1
+        record_event(actor=actor, action=Action.PUBLISH_RIGHTS_LAPSED, subject=channel,
+                     details={"member": user.username})  # fmt: skip
+    return removed

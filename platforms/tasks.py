@@ -47,3 +47,20 @@ def refresh_channel_credential(self, *, agency_id: int, channel_id: int) -> None
         services.refresh_credential(channel=channel)
     except RetryLater as error:
         raise self.retry(countdown=error.retry_after or backoff(self.request.retries)) from None
+
+
+@shared_task(acks_late=True)
+def withdraw_lapsed_publish_rights_everywhere() -> int:
+    """Beat, daily (A5): one sweep per agency where someone publishes without approval."""
+    agency_ids = selectors.agency_ids_with_publishers()
+    for agency_id in agency_ids:
+        withdraw_lapsed_publish_rights.delay(agency_id=agency_id)
+    return len(agency_ids)
+
+
+@shared_task(acks_late=True)
+@agency_task
+def withdraw_lapsed_publish_rights(*, agency_id: int) -> int:
+    from accounts.selectors import agency_by_id
+
+    return services.withdraw_lapsed_publish_rights(agency=agency_by_id(agency_id))

@@ -38,9 +38,13 @@ def channel_detail(request, channel_id):
     people = selectors.channel_people(channel)
     members = members_selectors.members(viewer=request.membership).filter(is_active=True)
     chosen = {m.pk for m in people}
+    from accounts.authority import trained_member_ids
+
     return render(request, "platforms/channel_detail.html",
                   {"channel": channel, "people": people, "members": members,
-                   "chosen": chosen})  # fmt: skip
+                   "chosen": chosen,
+                   "publishers": {m.pk for m in selectors.channel_publishers(channel)},
+                   "trained": trained_member_ids(channel.agency)})  # fmt: skip
 
 
 @require_POST
@@ -166,3 +170,37 @@ def connect_callback(request, platform):
     for channel in channels:
         messages.success(request, _("%s is connected.") % channel)
     return redirect("platforms:channel_list")
+
+
+@require_POST
+@login_required
+@administrator_only
+def set_publishers(request, channel_id):
+    channel = selectors.get_channel_for(request.membership, channel_id)
+    memberships = [
+        members_selectors.get_membership_for(request.membership, int(pk))
+        for pk in request.POST.getlist("publishers") if pk.isdigit()
+    ]  # fmt: skip
+    try:
+        services.set_channel_publishers(administrator=request.membership, channel=channel,
+                                        memberships=memberships)  # fmt: skip
+    except services.ChannelError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Who may publish to %s without approval is saved.") % channel)
+    return redirect("platforms:channel_detail", channel_id=channel.pk)
+
+
+@require_POST
+@login_required
+@administrator_only
+def set_channel_approval(request, channel_id):
+    channel = selectors.get_channel_for(request.membership, channel_id)
+    wanted = request.POST.get("needs_approval") == "on"
+    services.set_channel_needs_approval(administrator=request.membership, channel=channel,
+                                        needs_approval=wanted)  # fmt: skip
+    if wanted:
+        messages.success(request, _("Every post to %s now needs approval.") % channel)
+    else:
+        messages.success(request, _("Posts to %s follow their authors' rights again.") % channel)
+    return redirect("platforms:channel_detail", channel_id=channel.pk)

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "smc",
     "accounts",
     "platforms",
+    "posting",
     "moderation",
     "audit",
 ]
@@ -286,6 +287,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# Uploaded media (post photos: originals with their EXIF, and cleaned copies). Never
+# served by a URL of its own: views read the files behind the agency's access control,
+# so MEDIA_URL is deliberately unused.
+MEDIA_ROOT = Path(env_str("SMC_MEDIA_ROOT", str(embedded.data_dir() / "media")))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -317,6 +323,51 @@ SMC_COMMENT_MAX_CHARS = env_int("SMC_COMMENT_MAX_CHARS", 65536, minimum=1000)
 CELERY_BEAT_SCHEDULE["poll-due-channels"] = {
     "task": "moderation.tasks.poll_due_channels",
     "schedule": SMC_COMMENT_POLL_TICK_SECONDS,
+}
+
+# --- Approval (P2) and authority (A5) ------------------------------------------------------
+# How often the approval clock looks for approvals that waited past their agency's
+# escalation time (Agency.approval_escalation_minutes, set by administrators).
+SMC_APPROVAL_ESCALATION_TICK_SECONDS = env_int(
+    "SMC_APPROVAL_ESCALATION_TICK_SECONDS", 60, minimum=5
+)
+CELERY_BEAT_SCHEDULE["escalate-overdue-approvals"] = {
+    "task": "posting.approval_tasks.escalate_overdue_approvals",
+    "schedule": SMC_APPROVAL_ESCALATION_TICK_SECONDS,
+}
+# Daily: publish-without-approval rights end when their holder's training expires.
+CELERY_BEAT_SCHEDULE["withdraw-lapsed-publish-rights"] = {
+    "task": "platforms.tasks.withdraw_lapsed_publish_rights_everywhere",
+    "schedule": 24 * 60 * 60,
+}
+
+# --- Publishing (P3, P4) -------------------------------------------------------------------
+# How often beat hands due publications to the workers (a post is late by at most this
+# plus the queue), and at most how many are handed out and not yet started at once.
+SMC_PUBLISH_TICK_SECONDS = env_int("SMC_PUBLISH_TICK_SECONDS", 1, minimum=1)
+SMC_PUBLISHES_PER_TICK = env_int("SMC_PUBLISHES_PER_TICK", 200, minimum=1)
+# A claimed or sending publication is its worker's for this long. The publish task's
+# time limits are derived from it (half and three quarters), so a live attempt always
+# holds its row; a dead worker's row is looked up on the platform after it runs out.
+SMC_PUBLISH_LEASE_SECONDS = env_int("SMC_PUBLISH_LEASE_SECONDS", 120, minimum=8)
+# After an ambiguous attempt (sent, no answer), wait this long before looking for the
+# post on the platform, so a platform still processing the attempt has finished it.
+SMC_PUBLISH_RECONCILE_DELAY_S = env_int("SMC_PUBLISH_RECONCILE_DELAY_SECONDS", 5, minimum=0)
+# Clear "not now" answers (5xx, 429) are retried with backoff up to this many attempts.
+SMC_PUBLISH_MAX_ATTEMPTS = env_int("SMC_PUBLISH_MAX_ATTEMPTS", 8, minimum=1)
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= SMC_PUBLISH_LEASE_SECONDS:
+    raise ImproperlyConfigured("SMC_PUBLISH_LEASE_SECONDS must stay below the broker's "
+                               "visibility timeout (3600 s).")  # fmt: skip
+# A tick that waited in a busy queue is dropped: the next one is already on its way.
+CELERY_BEAT_SCHEDULE["publish-due-posts"] = {
+    "task": "posting.tasks.publish_due_posts",
+    "schedule": SMC_PUBLISH_TICK_SECONDS,
+    "options": {"expires": 5 * SMC_PUBLISH_TICK_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["sweep-publication-leases"] = {
+    "task": "posting.tasks.sweep_publication_leases",
+    "schedule": max(2, SMC_PUBLISH_TICK_SECONDS),
+    "options": {"expires": 5 * max(2, SMC_PUBLISH_TICK_SECONDS)},
 }
 
 # --- Retention, legal hold and anchoring of the record (R5, R2) ----------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("allauth.urls")),
     path("accounts/", include("accounts.urls")),
     path("channels/", include("platforms.urls")),
+    path("posts/", include("posting.urls")),
     path("moderation/", include("moderation.urls")),
     path("record/", include("audit.urls")),
 ]

@@ -6,7 +6,18 @@ from django.shortcuts import render
 
 @login_required
 def home(request):
-    return render(request, "home.html")
+    """For those who approve, the desk's main panel is the approval queue (P2)."""
+    context = {}
+    member = getattr(request, "membership", None)
+    if member is not None and member.role in ("administrator", "supervisor"):
+        from posting import queue
+
+        page = queue.approval_page(viewer=member, number=1, per_page=10)
+        context = {
+            "approvals": queue.with_clock(page.object_list, request.agency),
+            "approvals_count": page.paginator.count,
+        }
+    return render(request, "home.html", context)
 
 
 def health(request):

@@ -62,3 +62,18 @@ def make_channel(agency: Agency, *, platform: str = "x", name: str | None = None
     )
     with agency_scope(agency):
         return connect_channel(administrator=administrator, platform=platform, account=account)
+
+
+def make_post(author, *, channels=(), text: str = "Road closed on Elm St until 5 pm.",
+              **fields):  # fmt: skip
+    """A draft by `author` for `channels`: one WAITING publication per channel.
+
+    Written with the ORM on purpose: tests of drafting itself go through the services;
+    other tests just need a post in a given state."""
+    from posting.models import Post, Publication
+
+    with agency_scope(author.agency):
+        post = Post.objects.create(agency=author.agency, author=author, text=text, **fields)
+        for channel in channels:
+            Publication.objects.create(agency=author.agency, post=post, channel=channel)
+        return post

@@ -77,6 +77,14 @@ RULES: dict[str, tuple[str, ...]] = {
         r"\bshoot(?:ing)? up (?:the|a|your|that|this)\b",
         r"\b(?:one|a single|1) reason not to (?:\w+ ){0,1}(?:run|shoot|kill|stab|hit|hurt"
         r"|punch|beat)\b",
+        # A weapon made ready for a person or a public meeting ("sharpening my knife for the
+        # council meeting"); "cleaning my rifle for deer season" names no target (M5).
+        r"\b(?:loading|loaded|cleaning|sharpening|oiling|sighting in) (?:up )?(?:my|the|our)"
+        r" (?:guns?|rifles?|knife|knives|shotguns?|pistols?|glocks?|machetes?|ar-?15s?)\b"
+        + _S
+        + r"{0,40}\b(?:for|before) (?:the |your |his |her |that |this )?(?:[\w']+ )?(?:meeting"
+        r"|hearing|council|chief|mayor|sheriff|you|officers?|deputy|deputies|cops?|protest"
+        r"|rally|courthouse|station|precinct|city hall|town hall)\b",
     ),
     "threat.conditional": (
         r"\b(?:leave|leaves|leaving|go home|goes home|come out|comes out|carried out|end up"
@@ -88,6 +96,12 @@ RULES: dict[str, tuple[str, ...]] = {
         r"|'?ll get) (?:hurt|killed|shot)\b",
         r"(?<!nobody )(?<!no one )\b(?:is|are) (?:getting|gonna get|going to get) (?:hurt|shot"
         r"|killed)\b(?!\?)",
+        # "If you ..., you'll bleed / be next / not wake up": harm promised on a condition.
+        # "You'll pay" only without a price or a ballot after it ("you'll pay at the polls").
+        r"\bif (?:you|he|she|they|the \w+)\b" + _S + r"{1,60}?\b(?:you|he|she|they)(?:'ll"
+        r"| will| are going to|'re going to|'re gonna| is going to|'s going to) (?:regret it"
+        r"|bleed|die|not wake up|never walk again|be next|pay(?! (?:for|at|in|the|a|more|less"
+        r"|taxes|\w*\d)))\b",
     ),
     "threat.incitement": (
         r"\b(?:someone|somebody|anyone|anybody|people|y'?all|you all|everyone|alguien"
@@ -169,6 +183,43 @@ RULES: dict[str, tuple[str, ...]] = {
         r"|your|his|her|their|that|this|ce|cette)\b",
         r"\b(?:your|his|her) (?:daughter|son|kids|children|wife|husband) (?:goes|go|attends?)"
         r" to\b",
+        # Families of veiled threats that name the outcome, not the act. Each is a stock
+        # figure of speech (general knowledge of how threats are phrased), kept narrow by
+        # tying it to a person: the target's survivors, the target's car, the target's life.
+        # The target's death told through the survivors: insurance, funeral, widow, orphans.
+        r"\b(?:collect(?:s|ing)?|cash(?:es|ing)? in) (?:on )?(?:your|his|her|their) life"
+        r" insurance\b|\bplan(?:ning)? (?:your|his|her|their) (?:funeral|burial)\b"
+        r"|\b(?:your|his|her) (?:wife|husband) (?:will|'ll|is going to|'s going to|is gonna)"
+        r" be a widow(?:er)?\b|\b(?:your|his|her) (?:kids|children) (?:will|'ll|are going to"
+        r"|are gonna) (?:be orphans|grow up without)\b",
+        # Retaliation in kind against the target's family or life ("...now I take yours").
+        r"\b(?:now|so|then|and) (?:i|we)(?:'ll| will| am going to|'m going to|'m gonna)?"
+        r" (?:take|get|come for|go after|hurt|kill) yours\b",
+        # Escalation past lawful protest: "we're bringing more than signs".
+        r"\b(?:bring|bringing|brought|come with|coming with|show up with|showing up with)"
+        r" more than (?:\w+ )?(?:signs|words|posters|banners|candles|chants|megaphones"
+        r"|petitions|voices|prayers)\b",
+        # A person who "won't live to see" a date: the speaker claims to know of a death.
+        # Only for "you" or an official by role: "grandma won't live to see it" is sorrow.
+        r"\b(?:you|(?:the )?(?:mayor|chief|sheriff|judge|commissioner|officer|deputy"
+        r"|prosecutor|councilm[ae]n|councilwoman|council ?member|governor|sergeant|sgt"
+        r"|lieutenant|captain|detective)(?: [a-z]+)?) (?:won'?t|will not|isn'?t going to"
+        r"|is not going to|aren'?t going to|ain'?t gonna) (?:make it|live|survive)"
+        r" (?:to|until|till|through|past)\b",
+        # The car-bomb warning: care when starting or checking under someone's car.
+        # Said to "you" it is winter advice ("check under your car for cats"), so it needs
+        # a third person or a patrol car.
+        r"\b(?:careful (?:when |while )?(?:starting|turning on|turning the key (?:in|of)"
+        r"|getting into|opening)|check(?:ing)? under) (?:(?:his|her|their) (?:car|truck|suv"
+        r"|engine|vehicle|cruiser)|(?:your|his|her|their|the) (?:cruiser|squad car|patrol car"
+        r"|unmarked))\b",
+        # More to come: "won't be the only explosions downtown".
+        r"\bwon'?t be the only (?:\w+ )?(?:explosions?|blasts?|bombs?|bodies|thing (?:burning"
+        r"|on fire|exploding|going up in flames))\b",
+        # "You'll regret" only as a promise the speaker makes or with a stock intensifier;
+        # "you'll regret voting for the levy" is an opinion (M5).
+        r"\b(?:i'?ll|we'?ll|i will|we will|i'?m going to|we'?re going to|gonna) make (?:you"
+        r"|him|her|them|y'?all) (?:regret|sorry)\b|\byou'?ll (?:regret|rue) the day\b",
     ),
 }
 

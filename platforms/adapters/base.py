@@ -220,6 +220,11 @@ class PlatformAdapter:
     def fetch_comments(self, *, since: str | None) -> CommentBatch:
         raise NotImplementedError
 
+    def read_comment(self, comment_id: str, *, post_id: str = "") -> IncomingComment | None:
+        """One comment as the platform shows it now (the authoritative copy a webhook
+        hint is archived from); None when it no longer exists. Platforms with webhooks."""
+        raise NotImplementedError
+
     def hide_comment(self, comment_id: str) -> None:
         raise NotImplementedError
 

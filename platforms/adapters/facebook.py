@@ -282,6 +282,17 @@ class FacebookAdapter(PlatformAdapter):
                 newest = max(newest or created, created)
         return CommentBatch(list(found.values()), None if newest is None else str(int(newest)))
 
+    def read_comment(self, comment_id: str, *, post_id: str = "") -> IncomingComment | None:
+        """§1.4: a webhook is a hint; this is the comment as Facebook has it now. `post_id`
+        comes from the (signed) notification: a single comment's fields do not name it."""
+        try:
+            raw = self._graph("GET", f"/{comment_id}", params={"fields": COMMENT_FIELDS})
+        except GraphRejected as refusal:
+            if refusal.code == 100:  # it no longer exists: the removal notice says so
+                return None
+            raise
+        return self._comment(raw, post_id)
+
     @staticmethod
     def _comment(raw: dict, post_id: str) -> IncomingComment:
         author = raw.get("from") or {}

@@ -10,9 +10,10 @@ Instance settings: `max_characters` (default 500) is instance-wide, but the core
 surface has no instance endpoint, so a test changes it with the extra field
 `instance_max_characters` on POST /_sim/accounts; /_sim/reset restores 500.
 
-Extra fields on POST /_sim/inject: `visibility` (default "public") and `filtered`
+Extra fields on POST /_sim/inject: `visibility` (default "public"), `filtered`
 (true: the account's notification policy filters the mention, so it is only listed with
-include_filtered=true).
+include_filtered=true) and `html` (the status's content exactly as given, as a hostile or
+broken remote server may federate it, instead of the escaped rendering of `text`).
 """
 
 from __future__ import annotations
@@ -365,7 +366,8 @@ class MastodonSimulator(Simulator):
             "replies_count": sum(1 for i in self.items.values()
                                  if i.parent_id == item.item_id and not i.deleted),
             "reblogs_count": 0, "favourites_count": 0, "edited_at": None,
-            "content": self.text_html(item.text), "reblog": None, "account": author,
+            "content": item.extra.get("content_html") or self.text_html(item.text),
+            "reblog": None, "account": author,
             "media_attachments": [self.media_entity(self.media[m])
                                   for m in item.extra.get("media_ids", [])],
             "mentions": [{"id": m["id"], "username": m["username"], "acct": m["acct"],
@@ -575,6 +577,7 @@ class MastodonSimulator(Simulator):
                 "in_reply_to_account_id": self.author_of(target)["id"],
                 "mentions": mentions,
                 "home": home,
+                **({"content_html": str(payload["html"])} if payload.get("html") else {}),
             },
         )
         self.items[item.item_id] = item

@@ -175,6 +175,48 @@ def test_public_safety_vocabulary_is_not_a_threat(text):
     assert category(text) == "clean", decide(text)
 
 
+# Written for these tests, not taken from the development set: the veiled-threat families
+# (survivors, retaliation in kind, more than signs, won't live to, the car, more to come, a
+# weapon made ready for a meeting) must fire on new wordings and stay quiet on their
+# everyday look-alikes.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "One more raid on my street and your husband will be cashing in your life insurance.",
+        "Hope your kids enjoy planning your funeral, deputy.",
+        "You arrested my brother. Now we go after yours.",
+        "Saturday's rally we're showing up with more than posters.",
+        "Judge Harlan won't live to see the verdict appealed.",
+        "Tell the commissioner to be careful when starting her truck tomorrow.",
+        "I'd check under your cruiser every morning if I were you, officer.",
+        "Sharpening my machete for Monday's council meeting.",
+        "If you tow my car again you'll bleed for it.",
+        "The parade won't be the only thing going up in flames on Main St.",
+    ],
+)
+def test_veiled_threats_in_new_wordings(text):
+    assert category(text) == "threat", decide(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If you raise the levy again, you'll pay at the polls.",
+        "If you miss the deadline you will pay a late fee.",
+        "You'll regret not coming to the open house, the ladder truck rides were great.",
+        "Cleaning my rifle for deer season, any range open Sunday?",
+        "Be careful when starting your car in this cold, let it warm up.",
+        "This bill won't make it past the committee.",
+        "My grandma won't live to see the new hospital built at this rate.",
+        "Check under your car for cats before starting it in winter!",
+        "We're bringing more than 200 signatures to the meeting on the crosswalk.",
+        "Won't be the only fire this season with how dry it is.",
+    ],
+)
+def test_look_alikes_of_veiled_threats_are_clean(text):
+    assert category(text) == "clean", decide(text)
+
+
 # Personal data and spam ----------------------------------------------------------------
 
 

@@ -181,9 +181,10 @@ def test_facebook_notifications_reach_the_archive_through_a_worker(
     assert kinds == [("created", "When will it reopen?"), ("deleted", "When will it reopen?")]
 
 
-def test_an_edit_notice_makes_the_next_poll_read_old_comments_again(
-    client, agency, simulated_platforms, webhook_settings
-):
+@pytest.fixture
+def old_hidden_comment(agency, simulated_platforms):
+    """A comment archived an hour ago, since hidden on Facebook where a read from the
+    cursor no longer reaches it."""
     admin = make_member(agency, role=Role.ADMINISTRATOR)
     sim = SimClient(simulated_platforms["facebook"])
     [channel], _ = connect_through_simulator(
@@ -195,8 +196,6 @@ def test_an_edit_notice_makes_the_next_poll_read_old_comments_again(
     ).platform_post_id
     posted = sim.post("/_sim/inject", {"target": post_id, "text": "Old comment",
                                        "author": {"name": "Pat Q"}}, expect=201)  # fmt: skip
-    # An hour later newer comments have moved the cursor on; then the old comment is
-    # hidden on Facebook, which a read from the cursor no longer reaches.
     sim.post("/_sim/clock", {"advance_s": 3600})
     sim.post("/_sim/inject", {"target": post_id, "text": "New comment",
                               "author": {"name": "Sam R"}}, expect=201)  # fmt: skip
@@ -205,14 +204,59 @@ def test_an_edit_notice_makes_the_next_poll_read_old_comments_again(
     ingest.poll_channel(channel=channel)
     old = selectors.channel_comments(channel=channel).get(platform_comment_id=posted["id"])
     assert old.version_count == 1
+    channel.sim, channel.post_id = sim, post_id
+    return channel, old
 
-    body = feed_event(channel.platform_account_id, verb="edited", comment_id=posted["id"])
-    assert deliver(client, body, signed(body)).status_code == 200
+
+def edit_notice(channel, comment_id):
+    body = feed_event(channel.platform_account_id, verb="edited", comment_id=comment_id)
+    return ingest.receive_facebook_webhook(body=body, signature=signed(body))
+
+
+def test_an_edit_notice_archives_facebooks_own_copy_of_that_comment(old_hidden_comment):
+    channel, old = old_hidden_comment
+    answer = edit_notice(channel, old.platform_comment_id)
+    [(agency_id, channel_id, comment_id, post_id)] = answer.reads
+    assert (agency_id, channel_id, comment_id) == (channel.agency_id, channel.pk,
+                                                   old.platform_comment_id)  # fmt: skip
+
+    ingest.archive_hinted_comment(channel=channel, platform_comment_id=comment_id,
+                                  post_id=post_id)  # fmt: skip
+
+    old.refresh_from_db()
+    versions = list(selectors.comment_versions(comment=old))
+    assert [v.kind for v in versions] == ["created", "hidden"]
+    # Facebook's copy, not the notification's message ("When will Main St reopen?").
+    assert versions[1].text == "Old comment" and versions[1].raw["is_hidden"] is True
+    # One read by id: no re-read of the whole watched window is needed.
+    assert not selectors.poll_state(channel=channel).full_read_requested
+
+
+def test_when_facebook_cannot_be_asked_the_next_poll_reads_the_window_again(old_hidden_comment):
+    channel, old = old_hidden_comment
+    channel.sim.fault("GET", f"/{old.platform_comment_id}", mode="error", status=500)
+    [(_, _, comment_id, post_id)] = edit_notice(channel, old.platform_comment_id).reads
+
+    assert ingest.archive_hinted_comment(channel=channel, platform_comment_id=comment_id,
+                                         post_id=post_id) is None  # fmt: skip
+    assert selectors.poll_state(channel=channel).full_read_requested
     ingest.poll_channel(channel=channel)
 
     old.refresh_from_db()
     assert [v.kind for v in selectors.comment_versions(comment=old)] == ["created", "hidden"]
     assert not selectors.poll_state(channel=channel).full_read_requested
+
+
+def test_a_flood_of_edit_notices_becomes_one_window_read(old_hidden_comment):
+    channel, _old = old_hidden_comment
+    changes = [{"field": "feed", "value": {"item": "comment", "verb": "edited",
+                                           "comment_id": f"987_{n}", "post_id": "1_2"}}
+               for n in range(ingest.READS_PER_DELIVERY + 1)]  # fmt: skip
+    body = json.dumps({"object": "page", "entry": [
+        {"id": channel.platform_account_id, "changes": changes}]}).encode()  # fmt: skip
+    answer = ingest.receive_facebook_webhook(body=body, signature=signed(body))
+    assert answer.status == 200 and answer.reads == ()
+    assert selectors.poll_state(channel=channel).full_read_requested
 
 
 def test_a_flood_of_notifications_coalesces_into_one_poll(agency, simulated_platforms):

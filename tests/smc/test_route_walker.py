@@ -3,14 +3,29 @@ B's data is unchanged and never shown. A route the walker does not know fails.""
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
-from accounts.models import Invitation, Membership, Role, Unit
+from accounts.models import (
+    Agency,
+    Invitation,
+    Membership,
+    Notification,
+    Role,
+    Supervision,
+    TrainingRecord,
+    Unit,
+)
+from accounts.notifications import notify
 from accounts.services import invite_member
 from audit.actions import Action
 from audit.models import AuditEvent
-from platforms.models import Channel
+from moderation import ingest
+from moderation.models import Comment
+from platforms.adapters.base import CommentBatch, IncomingComment
+from platforms.models import Channel, ChannelPermission
+from posting.models import Post, Publication
 from smc.tenancy import agency_scope
-from tests.factories import make_agency, make_channel, make_member, make_unit
+from tests.factories import make_agency, make_channel, make_member, make_post, make_unit
 
 # How to fill each route's arguments from one agency's objects.
 OBJECT_ROUTES = {
@@ -25,6 +40,22 @@ OBJECT_ROUTES = {
     "platforms:channel_detail": {"channel_id": "channel"},
     "platforms:disconnect": {"channel_id": "channel"},
     "platforms:set_people": {"channel_id": "channel"},
+    "moderation:comment_detail": {"comment_id": "comment"},
+    # Authority and approval (A3–A5, P2)
+    "accounts:unit_detail": {"unit_id": "unit"},
+    "accounts:set_supervisors": {"unit_id": "unit"},
+    "accounts:set_member_approval": {"membership_id": "membership"},
+    "accounts:record_training": {"membership_id": "membership"},
+    "accounts:open_notification": {"notification_id": "notification"},
+    "platforms:set_publishers": {"channel_id": "channel"},
+    "platforms:set_channel_approval": {"channel_id": "channel"},
+    "posting:review": {"post_id": "post"},
+    "posting:approve": {"post_id": "post"},
+    "posting:reject": {"post_id": "post"},
+    "posting:changes": {"post_id": "post"},
+    "posting:post_publications": {"post_id": "post"},
+    "posting:retry_publication": {"publication_id": "publication"},
+    "posting:delete_publication": {"publication_id": "publication"},
 }
 # Routes keyed by a secret rather than an id: a forged key must find nothing.
 SECRET_ROUTES = {
@@ -60,9 +91,15 @@ PLAIN_ROUTES = {
     "platforms:connect_bluesky",
     # The Facebook webhook: no session, no agency in the URL; it trusts only a signature.
     "moderation:facebook_webhook",
+    "moderation:comment_list", "moderation:dry_run",
+    # Authority and approval (A3–A5, P2)
+    "accounts:set_escalation", "accounts:notification_list",
+    "accounts:read_all_notifications", "posting:approval_queue",
 }  # fmt: skip
 # Views that only change the signed-in person's own login or session.
-SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation"}
+SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation",
+                # A member's own notices: anyone may mark theirs read, auditors too.
+                "accounts:open_notification", "accounts:read_all_notifications"}  # fmt: skip
 # Record keeping an auditor may do (accounts.permissions.record_keeping): a legal hold, a
 # records request. They change no record and no agency work; each is itself recorded.
 RECORD_KEEPING = {"audit:hold_list", "audit:release_hold", "audit:request_list"}
@@ -122,20 +159,40 @@ class World:
             a_event = AuditEvent.objects.order_by("seq").first()
         b_channel = make_channel(self.b, name="Bravo Hidden Channel", administrator=b_admin)
         a_channel = make_channel(self.a, name="Alpha channel", administrator=a_admin)
-        b_hold, b_request = _hold_and_request(self.b, b_admin, "Bravo")
-        a_hold, a_request = _hold_and_request(self.a, a_admin, "Alpha")
+        b_post = make_post(b_person, channels=[b_channel], text="Bravo Secret Post")
+        a_post = make_post(self.a_members[Role.USER], channels=[a_channel], text="Alpha post")
         self.objects = {
             "b": {"membership": b_person, "invitation": b_invitation, "event": b_event,
-                  "unit": b_unit, "channel": b_channel, "hold": b_hold,
-                  "records_request": b_request},
+                  "unit": b_unit, "channel": b_channel, "post": b_post,
+                  "publication": _publication_of(b_post)},
             "a": {"membership": self.a_members[Role.USER], "invitation": a_invitation,
                   "event": a_event, "unit": make_unit(self.a, name="Alpha unit"),
-                  "channel": a_channel, "hold": a_hold, "records_request": a_request},
+                  "channel": a_channel, "post": a_post,
+                  "publication": _publication_of(a_post)},
         }  # fmt: skip
         self.markers = ["Bravo Secret Agency", "Bravo Hidden Unit", "bravo_person",
                         "bravo@bravo.example", "invitee@bravo.example",
-                        "Bravo Hidden Channel", "Bravo secret matter",
-                        "Bravo secret requester"]  # fmt: skip
+                        "Bravo Hidden Channel"]  # fmt: skip
+        b, a = self.objects["b"], self.objects["a"]
+        # Each topic below adds its own objects (one per side) and B's markers.
+        # Moderation (M1–M6)
+        b["comment"] = _archived_comment(b_channel, "Bravo hidden comment")
+        a["comment"] = _archived_comment(a_channel, "Alpha comment")
+        self.markers += ["Bravo hidden comment"]
+        # Posting and approval (P1–P5, A3–A5)
+        b["post"] = make_post(b_person, channels=[b_channel], text="Bravo hidden post text",
+                              status="awaiting_approval")  # fmt: skip
+        a["post"] = make_post(self.a_members[Role.USER], channels=[a_channel])
+        with agency_scope(self.b):
+            b["notification"] = notify(member=b_admin, title="Bravo hidden notice", url="/")
+        with agency_scope(self.a):
+            a["notification"] = notify(member=a_admin, title="Alpha notice", url="/")
+        self.markers += ["Bravo hidden post text", "Bravo hidden notice"]
+        b["publication"], a["publication"] = _publication_of(b["post"]), _publication_of(a["post"])
+        # Record keeping (R5): a legal hold and a records request
+        b["hold"], b["records_request"] = _hold_and_request(self.b, b_admin, "Bravo")
+        a["hold"], a["records_request"] = _hold_and_request(self.a, a_admin, "Alpha")
+        self.markers += ["Bravo secret matter", "Bravo secret requester"]
 
     def url(self, name, side):
         objects = self.objects[side]
@@ -161,17 +218,50 @@ class World:
         return {"membership": b["membership"].pk, "unit": b["unit"].pk, "parent": b["unit"].pk,
                 "people": [b["membership"].pk],
                 "role": Role.ADMINISTRATOR, "roles": [Role.USER], "email": "x@alpha.example",
-                "name": "Forged unit"}  # fmt: skip
+                "name": "Forged unit", "supervisors": [b["membership"].pk],
+                "publishers": [b["membership"].pk], "needs_approval": "on",
+                "course": "Forged course", "completed_on": "2026-01-01",
+                "expires_on": "2027-01-01", "minutes": "5", "reason": "Forged reason",
+                "text": "Forged edit"}  # fmt: skip
 
     def snapshot(self, agency):
         with agency_scope(agency):
             return (
-                sorted(Membership.objects.values_list("pk", "role", "is_active", "unit_id")),
+                sorted(
+                    Membership.objects.values_list(
+                        "pk", "role", "is_active", "unit_id", "needs_approval"
+                    )
+                ),
                 sorted(Unit.objects.values_list("pk", "name", "parent_id")),
                 sorted(Invitation.objects.values_list("pk", "revoked_at", "accepted_at")),
-                sorted(Channel.objects.values_list("pk", "status")),
+                sorted(Channel.objects.values_list("pk", "status", "needs_approval")),
+                sorted(Post.objects.values_list("pk", "status", "text", "revision")),
+                sorted(Supervision.objects.values_list("pk", "unit_id", "membership_id")),
+                TrainingRecord.objects.count(),
+                sorted(Notification.objects.values_list("pk", "read_at")),
+                sorted(
+                    Agency.objects.filter(pk=agency.pk).values_list(
+                        "approval_escalation_minutes", flat=True
+                    )
+                ),
+                ChannelPermission.objects.count(),
+                sorted(Publication.objects.values_list("pk", "status", "attempts")),
                 AuditEvent.objects.count(),
             )
+
+
+def _archived_comment(channel, text):
+    with agency_scope(channel.agency):
+        ingest.archive_comments(channel=channel, batch=CommentBatch(comments=[IncomingComment(
+            platform_comment_id=f"c-{channel.pk}", platform_post_id="p", parent_id=None,
+            author_id="a", author_name="Pat", author_handle="pat", text=text,
+            created_at=timezone.now())], cursor=None))  # fmt: skip
+        return Comment.objects.get(channel=channel)
+
+
+def _publication_of(post):
+    with agency_scope(post.agency_id):
+        return Publication.objects.get(post=post)
 
 
 def _hold_and_request(agency, administrator, name):
@@ -263,7 +353,7 @@ def test_a_forged_unit_in_a_form_changes_nothing(world, client):
     )
     assert response.status_code == 404
     after = world.snapshot(world.a)
-    assert after[:4] == before[:4]  # only the denial was recorded
+    assert after[:-1] == before[:-1]  # only the denial was recorded
 
 
 def test_an_auditor_reads_and_never_writes(world, client):
@@ -279,4 +369,4 @@ def test_an_auditor_reads_and_never_writes(world, client):
         assert response.status_code == 403, f"auditor POST {url} ({name}) -> {response.status_code}"
         assert "Auditors can read the record but not change anything." in response.content.decode()
     after = world.snapshot(world.a)
-    assert after[:4] == before[:4]
+    assert after[:-1] == before[:-1]  # only the refusals were recorded

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from moderation.engine.policy import DEFAULT_POLICY, Policy, PolicyError, decide
+from moderation.dry_run import DryRunError, decide_lines
+from moderation.engine.policy import DEFAULT_POLICY, Policy, PolicyError
 
 
 class Command(BaseCommand):
@@ -34,27 +35,12 @@ class Command(BaseCommand):
         rules = self._policy(agency, policy)
         stdin = options.get("stdin") or sys.stdin
         counts: Counter[str] = Counter()
-        for number, line in enumerate(stdin, start=1):
-            if not line.strip():
-                continue
-            try:
-                comment = json.loads(line)
-                text = comment["text"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise CommandError(
-                    f'Line {number} is not a JSON object with a "text" field: {exc}'
-                ) from exc
-            if not isinstance(text, str):
-                raise CommandError(f'Line {number}: "text" must be a string.')
-            decision = decide(text, rules)
-            counts[decision.action] += 1
-            out = {
-                "id": comment.get("id"),
-                "action": decision.action,
-                "category": decision.category,
-                "rule": decision.rule,
-            }
-            self.stdout.write(json.dumps(out, ensure_ascii=False))
+        try:
+            for row in decide_lines(stdin, rules):
+                counts[row.decision.action] += 1
+                self.stdout.write(json.dumps(row.to_line(), ensure_ascii=False))
+        except DryRunError as exc:
+            raise CommandError(str(exc)) from exc
         summary = ", ".join(f"{action} {n}" for action, n in sorted(counts.items())) or "none"
         self.stderr.write(f"Dry run with policy “{rules.name}”: {summary}.")
 

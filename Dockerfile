@@ -13,8 +13,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN groupadd --system --gid 10001 smc \
     && useradd --system --uid 10001 --gid smc --home-dir /app --no-create-home smc \
-    && mkdir -p /data \
-    && chown smc:smc /data
+    && mkdir -p /data /checkpoints \
+    && chown smc:smc /data /checkpoints
 
 WORKDIR /app
 

@@ -2,7 +2,7 @@
 
 An auditor reads and never writes: AgencyMiddleware refuses every POST from an
 auditor except to views marked @self_service (their own sign-out, password, MFA,
-agency switch), so a new view cannot forget it.
+agency switch) or @record_keeping, so a new view cannot forget it.
 """
 
 import functools
@@ -33,4 +33,12 @@ def role_required(*roles: str):
 def self_service(view):
     """Mark a view that only changes the signed-in person's own session or login."""
     view.smc_self_service = True
+    return view
+
+
+def record_keeping(view):
+    """Mark a view by which an auditor keeps the record without changing anything it
+    holds: a legal hold (which only stops a purge), a records request. What the view
+    does is itself recorded; the record's content and the agency's work stay as they are."""
+    view.smc_record_keeping = True
     return view

@@ -123,6 +123,17 @@ class Action(models.TextChoices):
     EVENT_VIEWED = "audit.event.viewed", _("Record entry opened")
     CHAIN_VERIFIED = "audit.chain.verified", _("Record verified")
     CHAIN_BROKEN = "audit.chain.broken", _("Record found altered")
+    # Retention and legal hold (R5), records requests
+    RETENTION_RULE_CHANGED = "audit.retention.rule_changed", _("Retention period changed")
+    RECORDS_PURGED = "audit.retention.purged", _("Records purged at the end of retention")
+    PURGE_REFUSED = "audit.retention.purge_refused", _("Purge refused: records under legal hold")
+    LEGAL_HOLD_PLACED = "audit.hold.placed", _("Legal hold placed")
+    LEGAL_HOLD_RELEASED = "audit.hold.released", _("Legal hold released")
+    RECORDS_REQUEST_CREATED = "audit.request.created", _("Records request opened")
+    RECORDS_REQUEST_COMPILED = (
+        "audit.request.compiled",
+        _("Records gathered for a records request (with redactions)"),
+    )
 
 
 class Outcome(models.TextChoices):

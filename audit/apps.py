@@ -10,6 +10,8 @@ class AuditConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(revoke_changes, sender=self, dispatch_uid="audit-revoke-changes")
+        # The record's own events are a kind of record that retention covers (R5).
+        from audit import retention  # noqa: F401
 
 
 def revoke_changes(sender, using="default", **kwargs):
@@ -24,3 +26,5 @@ def revoke_changes(sender, using="default", **kwargs):
         return
     with connections[using].cursor() as cursor:
         cursor.execute(f'REVOKE UPDATE, DELETE, TRUNCATE ON audit_auditevent FROM "{app_user}"')
+        # The one way to change an event: a retention purge of its content (migration 0004).
+        cursor.execute(f'GRANT EXECUTE ON FUNCTION audit_purge_content(bigint[]) TO "{app_user}"')

@@ -27,3 +27,96 @@ class EventSearchForm(forms.Form):
         if since and until and since > until:
             self.add_error("until", _("The end date is before the start date."))
         return cleaned
+
+
+# --- Retention, legal holds, records requests (R5) -----------------------------------------
+
+
+class RetentionForm(forms.Form):
+    kind = forms.CharField(widget=forms.HiddenInput)
+    days = forms.IntegerField(label=_("Keep for (days)"), min_value=1, max_value=36500)
+
+
+def _channel_field():
+    return forms.TypedChoiceField(label=_("Channel"), required=False, coerce=int, empty_value=None)
+
+
+class LegalHoldForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Matter or case"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Why these records must be kept, e.g. the case number."),
+    )
+    kind = forms.ChoiceField(label=_("Kind of record"), required=False)
+    record_id = forms.CharField(
+        label=_("Record id"),
+        required=False,
+        max_length=64,
+        help_text=_("Only this record of the kind above."),
+    )
+    channel = _channel_field()
+    person = forms.CharField(
+        label=_("Person"),
+        required=False,
+        max_length=150,
+        help_text=_("A member's username, or a commenter's handle or name."),
+    )
+    starts_on = forms.DateField(
+        label=_("Dated from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    ends_on = forms.DateField(
+        label=_("Dated to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, kinds, channels, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("Every kind"))] + [(k.name, k.label) for k in kinds]
+        self.fields["channel"].choices = [("", _("Every channel"))] + list(channels)
+
+
+class ReleaseHoldForm(forms.Form):
+    reason = forms.CharField(label=_("Why release it"), max_length=2000)
+
+
+class RecordsRequestForm(forms.Form):
+    requester = forms.CharField(label=_("Requester"), max_length=200)
+    requester_contact = forms.CharField(
+        label=_("Requester's contact"), required=False, max_length=200
+    )
+    received_on = forms.DateField(
+        label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_from = forms.DateField(
+        label=_("Records from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(label=_("Records to"), widget=forms.DateInput(attrs={"type": "date"}))
+    kinds = forms.MultipleChoiceField(label=_("Which records"), widget=forms.CheckboxSelectMultiple)
+    channel = _channel_field()
+    person = forms.CharField(
+        label=_("Only this person"),
+        required=False,
+        max_length=150,
+        help_text=_("A member's username, or a commenter's handle or name."),
+    )
+    redact_personal_data = forms.BooleanField(
+        label=_("Redact personal data in public comments (in the copy only)"),
+        required=False,
+        initial=True,
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, kinds, channels, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kinds"].choices = [(k.name, k.label) for k in kinds]
+        self.fields["kinds"].initial = [k.name for k in kinds]
+        self.fields["channel"].choices = [("", _("Every channel"))] + list(channels)
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("date_from"), cleaned.get("date_to")
+        if since and until and since > until:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned

@@ -40,6 +40,9 @@ class AuditEvent(models.Model):
 
     content = models.TextField(blank=True)
     content_sha256 = models.CharField(max_length=64, blank=True)
+    # Set when retention purged `content` (R5); content_sha256 and every chained field
+    # stay, so the chain still verifies. Not itself chained: the purge is an event.
+    purged_at = models.DateTimeField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
 
     prev_hash = models.CharField(max_length=64)
@@ -89,3 +92,8 @@ class ChainHead(models.Model):
 
     def __str__(self):
         return f"chain {self.agency_id}: #{self.seq}"
+
+
+# Retention, legal holds and records requests live in their own modules (R5).
+from audit.requests_models import RecordsRequest, Redaction  # noqa: E402, F401
+from audit.retention_models import LegalHold, RetentionRule  # noqa: E402, F401

@@ -4,7 +4,10 @@ from celery import shared_task
 
 from audit.actions import Action, Outcome
 from audit.actors import system_actor
-from audit.services import record_event, verify_chains
+from audit.anchoring import checkpoint_every_chain
+from audit.retention import purge_expired_records
+from audit.services import chain_agency_ids, record_event, verify_chains
+from smc.tenancy import agency_task
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +33,30 @@ def verify_audit_chains() -> int:
             details={"seq": report.broken_seq},
         )
     return broken
+
+
+@shared_task(acks_late=True)
+def checkpoint_audit_chains() -> int:
+    """Beat (R2): sign each chain's head into SMC_AUDIT_CHECKPOINT_DIR."""
+    written = checkpoint_every_chain()
+    for path in written:
+        log.info("audit checkpoint written: %s", path)
+    return len(written)
+
+
+@shared_task(acks_late=True)
+def purge_expired_records_everywhere() -> int:
+    """Beat (R5): one purge task per agency that has a record."""
+    agencies = [a for a in chain_agency_ids() if a is not None]
+    for agency_id in agencies:
+        purge_expired_records_of.delay(agency_id=agency_id)
+    return len(agencies)
+
+
+@shared_task(acks_late=True)
+@agency_task
+def purge_expired_records_of(*, agency_id: int) -> int:
+    """Purge one agency's records past their retention period, never a held one. Running
+    it twice does no harm: a purged record is no longer expired-and-present."""
+    reports = purge_expired_records(agency_id=agency_id)
+    return sum(r.purged for r in reports)

@@ -388,3 +388,30 @@ FILE_UPLOAD_HANDLERS = [
 # purpose); a form carries at most 4 photos, so more files than that is not a person.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
+
+# --- Retention, legal hold and anchoring of the record (R5, R2) ----------------------------------
+# Days each kind of record is kept unless an agency's administrator sets its own period:
+# "kind=days" pairs, e.g. "moderation.comment.quiet=90,audit.event=2555". Kinds not named
+# keep the period their app registered, else SMC_RETENTION_DEFAULT_DAYS (at least a year).
+SMC_RETENTION_DEFAULT_DAYS = env_int("SMC_RETENTION_DEFAULT_DAYS", 365, minimum=365)
+SMC_RETENTION_DAYS = {}
+for _pair in env_list("SMC_RETENTION_DAYS", []):
+    _kind, _, _days = _pair.partition("=")
+    if not _days.strip().isdigit() or int(_days) < 1:
+        raise ImproperlyConfigured(f"SMC_RETENTION_DAYS: {_pair!r} is not kind=days.")
+    SMC_RETENTION_DAYS[_kind.strip()] = int(_days)
+CELERY_BEAT_SCHEDULE["purge-expired-records"] = {
+    "task": "audit.tasks.purge_expired_records_everywhere",
+    "schedule": env_int("SMC_RETENTION_PURGE_SECONDS", 86400, minimum=60),
+}
+# Signed checkpoints of every chain's head, kept outside the database so that a rewrite
+# of the whole record is caught (audit/anchoring.py). The key: 32 random bytes, URL-safe
+# base64 (SMC_AUDIT_SIGNING_KEY_FILE works too); unset, one is generated in SMC_DATA_DIR.
+SMC_AUDIT_CHECKPOINT_DIR = env_str(
+    "SMC_AUDIT_CHECKPOINT_DIR", str(embedded.data_dir() / "audit-checkpoints")
+)
+SMC_AUDIT_SIGNING_KEY = env_str("SMC_AUDIT_SIGNING_KEY", "")
+CELERY_BEAT_SCHEDULE["checkpoint-audit-chains"] = {
+    "task": "audit.tasks.checkpoint_audit_chains",
+    "schedule": env_int("SMC_AUDIT_CHECKPOINT_SECONDS", 3600, minimum=10),
+}

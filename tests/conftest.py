@@ -181,6 +181,12 @@ def wait_for(condition, *, what: str, timeout: float = 30, process=None):
 
 
 @pytest.fixture(autouse=True)
+def _own_checkpoints(settings, tmp_path_factory):
+    # Each test's chains start afresh, so its signed checkpoints must too (audit.anchoring).
+    settings.SMC_AUDIT_CHECKPOINT_DIR = str(tmp_path_factory.mktemp("checkpoints"))
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Login throttling counts live in Redis; one test's failures must not lock another.
     from django.core.cache import cache

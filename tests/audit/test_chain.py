@@ -182,3 +182,56 @@ def test_an_unknown_action_is_refused(transactional_db):
     with every_agency():
         assert not AuditEvent.objects.filter(agency_id=a.pk).exists()
     assert connection.settings_dict["USER"] != "smc_owner"
+
+
+def test_awkward_text_verifies_and_a_changed_character_does_not(transactional_db):
+    # Verification has PostgreSQL write the canonical JSON: every escape must match
+    # Python's json.dumps, or a true record would be reported altered.
+    agency = make_agency(name='Quote "PD" \\ é 🚓')
+    actor = system_actor(agency_id=agency.pk, agency_label=agency.name, label="tab\there")
+    awkward = 'line\nbreak\r\x01\x1f\x7f "quoted" back\\slash / é 中 🚓 \u2028 </script>'
+    with agency_scope(agency):
+        from smc import request_context
+
+        token = request_context.begin(ip="2001:db8::1", user_agent=awkward)
+        try:
+            details = {"z": awkward, "a": [1, 2.5, None, True], "é": {"b": 1}}
+            record_event(actor=actor, action=Action.CHAIN_VERIFIED, reason=awkward, details=details)
+        finally:
+            request_context.end(token)
+        record_event(actor=actor, action=Action.CHAIN_VERIFIED, reason="", details={})
+        # Flat details are written canonically by PostgreSQL: key order by code point.
+        flat = {"é": 'x\n"', "Z": 1, "a": None, "aa": True, "b": -12345678901234, "B": False}
+        record_event(actor=actor, action=Action.CHAIN_VERIFIED, details=flat)
+        assert verify_chain(agency.pk).ok, verify_chain(agency.pk).describe()
+    _as_owner_without_triggers(
+        "UPDATE audit_auditevent SET reason = replace(reason, 'é', 'e') WHERE agency_id = %s",
+        [agency.pk],
+    )
+    with agency_scope(agency):
+        report = verify_chain(agency.pk)
+    assert report.broken_seq == 1 and "hash mismatch" in report.problem
+
+
+def test_an_installation_event_inside_a_transaction_leaves_its_row_scope_alone(transactional_db):
+    # audit_append opens the event's own scope (every agency, for the installation's
+    # chain) and must restore the caller's, or the rest of the transaction would see
+    # every agency's rows.
+    from django.db import transaction
+
+    agency = make_agency(name="Scoped PD")
+    installation = system_actor(agency_id=None, agency_label="", label="webhook")
+    with agency_scope(agency), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('smc.agency_id', true)")
+            before = cursor.fetchone()[0]
+        record_event(actor=installation, action=Action.WEBHOOK_SIGNATURE_REFUSED)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('smc.agency_id', true), "
+                "current_setting('smc.every_agency', true)"
+            )
+            assert cursor.fetchone() == (before, "")
+    assert before == str(agency.pk)
+    with every_agency():
+        assert verify_chain(None).ok

@@ -49,6 +49,7 @@ VENV_BIN = str(Path(sys.executable).parent)
 DOT_ENV = {
     "SECRET_KEY": secrets.token_urlsafe(48),
     "SMC_TOKEN_KEYS": "placeholder",  # replaced by the embedded one in local runs
+    "SMC_AUDIT_SIGNING_KEY": "c2lnbmluZy1rZXktZm9yLXRoZS1kZXBsb3ltZW50LXQ=",
     "SMC_HOST": "smc.example.org",
     "POSTGRES_PASSWORD": "postgres-password",
     "SMC_OWNER_DB_PASSWORD": "ownerPassword1",

@@ -37,6 +37,8 @@ OBJECT_ROUTES = {
     "accounts:remove_member": {"membership_id": "membership"},
     "accounts:withdraw_invitation": {"invitation_id": "invitation"},
     "audit:event_detail": {"event_id": "event"},
+    "audit:release_hold": {"hold_id": "legal_hold"},
+    "audit:request_detail": {"request_id": "records_request"},
     "platforms:channel_detail": {"channel_id": "channel"},
     "platforms:disconnect": {"channel_id": "channel"},
     "platforms:set_people": {"channel_id": "channel"},
@@ -93,6 +95,7 @@ PLAIN_ROUTES = {
     "accounts:switch_agency", "accounts:my_account", "accounts:member_list",
     "accounts:invitation_list", "accounts:unit_list", "accounts:security_settings",
     "audit:event_list", "audit:chain_status",
+    "audit:retention", "audit:set_retention", "audit:hold_list", "audit:request_list",
     "platforms:channel_list", "platforms:connect", "platforms:connect_mastodon",
     "platforms:connect_bluesky",
     # Keyed by the form's client_key, scoped to the signed-in author's own agency.
@@ -110,6 +113,9 @@ PLAIN_ROUTES = {
 SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation",
                 # A member's own notices: anyone may mark theirs read, auditors too.
                 "accounts:open_notification", "accounts:read_all_notifications"}  # fmt: skip
+# Record keeping an auditor may do (accounts.permissions.record_keeping): a legal hold, a
+# records request. They change no record and no agency work; each is itself recorded.
+RECORD_KEEPING = {"audit:hold_list", "audit:release_hold", "audit:request_list"}
 
 
 def all_routes():
@@ -192,6 +198,10 @@ class World:
         with agency_scope(self.a):
             a["notification"] = notify(member=a_admin, title="Alpha notice", url="/")
         self.markers += ["Bravo hidden post text", "Bravo hidden notice"]
+        # Record keeping (R5): a legal hold and a records request
+        b["legal_hold"], b["records_request"] = _hold_and_request(self.b, b_admin, "Bravo")
+        a["legal_hold"], a["records_request"] = _hold_and_request(self.a, a_admin, "Alpha")
+        self.markers += ["Bravo secret matter", "Bravo secret requester"]
 
     def url(self, name, side):
         objects = self.objects[side]
@@ -292,6 +302,37 @@ def _post_with_photo(author, text, channel, **fields):
         return post, post.photos.get()
 
 
+def _hold_and_request(agency, administrator, name):
+    import datetime
+
+    from audit.requests import create_records_request
+    from audit.retention import place_hold
+
+    with agency_scope(agency):
+        hold = place_hold(member=administrator, reason=f"{name} secret matter", person="x")
+        made = create_records_request(
+            member=administrator, requester=f"{name} secret requester",
+            received_on=datetime.date(2026, 1, 5), date_from=datetime.date(2026, 1, 1),
+            date_to=datetime.date(2026, 1, 31), kinds=["audit.event"],
+        )  # fmt: skip
+    return hold, made
+
+
+def test_record_keeping_routes_are_the_marked_views():
+    marked = set()
+
+    def walk(patterns, namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern.url_patterns, inner)
+            elif getattr(pattern.callback, "smc_record_keeping", False):
+                marked.add(f"{namespace}{pattern.name}")
+
+    walk(get_resolver().url_patterns)
+    assert marked == RECORD_KEEPING
+
+
 def _base36(number):
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
@@ -358,7 +399,7 @@ def test_an_auditor_reads_and_never_writes(world, client):
     auditor = world.a_members[Role.AUDITOR]
     before = world.snapshot(world.a)
     for name in all_routes():
-        if name in SELF_SERVICE or name.startswith(("account_", "mfa_")):
+        if name in SELF_SERVICE | RECORD_KEEPING or name.startswith(("account_", "mfa_")):
             continue
         client.force_login(auditor.user)
         url = world.url(name, "a")

@@ -2,7 +2,8 @@
 
 An auditor reads and never writes: AgencyMiddleware refuses every POST from an
 auditor except to views marked @self_service (their own sign-out, password, MFA,
-agency switch), so a new view cannot forget it.
+agency switch) or @auditor_may_post (asking for an export of the record), so a new view
+cannot forget it.
 """
 
 import functools
@@ -33,4 +34,15 @@ def role_required(*roles: str):
 def self_service(view):
     """Mark a view that only changes the signed-in person's own session or login."""
     view.smc_self_service = True
+    return view
+
+
+def auditor_may_post(view):
+    """Mark a view whose POST only makes the auditor a copy of the record (an export, R4).
+
+    It changes no agency data and its making is itself recorded, so it is the one POST
+    an auditor may send besides @self_service ones. A POST, not a GET: it starts work
+    and must carry the CSRF token, so no other site can start exports in their name.
+    """
+    view.smc_auditor_may_post = True
     return view

@@ -4,7 +4,9 @@ from celery import shared_task
 
 from audit.actions import Action, Outcome
 from audit.actors import system_actor
+from audit.exports import services as exports
 from audit.services import record_event, verify_chains
+from smc.tenancy import agency_scope, agency_task
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +32,22 @@ def verify_audit_chains() -> int:
             details={"seq": report.broken_seq},
         )
     return broken
+
+
+# Exports run on their own queue ("exports", settings.CELERY_TASK_ROUTES), so a
+# million-entry package never delays comment polling or posting. The limits sit below
+# the broker's visibility timeout so a running export is never handed out twice.
+@shared_task(acks_late=True, soft_time_limit=3000, time_limit=3300)
+@agency_task
+def make_export(*, agency_id: int, export_id: int) -> None:
+    exports.make_export(export_id=export_id)
+
+
+@shared_task(acks_late=True)
+def remove_expired_exports() -> int:
+    """Beat: expired export files are deleted, each removal recorded."""
+    removed = 0
+    for agency_id in exports.agencies_with_expired_exports():
+        with agency_scope(agency_id):
+            removed += exports.remove_expired_exports(agency_id=agency_id)
+    return removed

@@ -7,7 +7,6 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
 
 from accounts.models import Role
 from accounts.permissions import auditor_may_post, role_required
@@ -169,7 +168,6 @@ def _query_string(filters: dict) -> str:
 
 @login_required
 @readers
-@require_GET
 def export_detail(request, export_id):
     export = exports.get_export_for(member=request.membership, export_id=export_id)
     context = {"export": export, "written": exports.written_so_far(export)}
@@ -180,7 +178,6 @@ def export_detail(request, export_id):
 
 @login_required
 @readers
-@require_GET
 def export_download(request, export_id):
     export = exports.get_export_for(member=request.membership, export_id=export_id)
     try:

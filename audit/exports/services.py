@@ -50,8 +50,9 @@ class ExportError(SmcError):
 def _search(agency_id: int, filters: dict) -> EventSearchForm:
     form = EventSearchForm(filters)
     if not form.is_valid():
-        # The filters were valid when asked; a form change since must not export more.
-        raise ExportError(_("This export's search can no longer be read. Make it again."))
+        # Never export more than was asked: a search that cannot be read exports nothing.
+        first = next(iter(form.errors.values()))[0]
+        raise ExportError(_("This search cannot be exported: %(why)s") % {"why": first})
     return form
 
 

@@ -20,6 +20,10 @@ OBJECT_ROUTES = {
     "accounts:remove_member": {"membership_id": "membership"},
     "accounts:withdraw_invitation": {"invitation_id": "invitation"},
     "audit:event_detail": {"event_id": "event"},
+    "audit:export_detail": {"export_id": "export"},
+    "audit:export_download": {"export_id": "export"},
+    # "=text" is the argument itself, not an object's id.
+    "audit:record_detail": {"source": "=comments", "record_id": "comment_version"},
     "platforms:channel_detail": {"channel_id": "channel"},
     "platforms:disconnect": {"channel_id": "channel"},
     "platforms:set_people": {"channel_id": "channel"},
@@ -52,7 +56,7 @@ PLAIN_ROUTES = {
     "mfa_download_recovery_codes",
     "accounts:switch_agency", "accounts:my_account", "accounts:member_list",
     "accounts:invitation_list", "accounts:unit_list", "accounts:security_settings",
-    "audit:event_list", "audit:chain_status",
+    "audit:event_list", "audit:chain_status", "audit:export_list",
     "platforms:channel_list", "platforms:connect", "platforms:connect_mastodon",
     "platforms:connect_bluesky",
     # The Facebook webhook: no session, no agency in the URL; it trusts only a signature.
@@ -60,6 +64,9 @@ PLAIN_ROUTES = {
 }  # fmt: skip
 # Views that only change the signed-in person's own login or session.
 SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation"}
+# The one POST an auditor may send besides those: asking for an export (R4), which
+# changes no agency data (accounts.permissions.auditor_may_post).
+AUDITOR_MAY_POST = {"audit:export_list"}
 
 
 def all_routes():
@@ -116,21 +123,49 @@ class World:
             a_event = AuditEvent.objects.order_by("seq").first()
         b_channel = make_channel(self.b, name="Bravo Hidden Channel", administrator=b_admin)
         a_channel = make_channel(self.a, name="Alpha channel", administrator=a_admin)
+        b_comment, b_export = self.comment_and_export(b_channel, b_admin)
+        a_comment, a_export = self.comment_and_export(a_channel, self.a_members[Role.AUDITOR])
         self.objects = {
             "b": {"membership": b_person, "invitation": b_invitation, "event": b_event,
-                  "unit": b_unit, "channel": b_channel},
+                  "unit": b_unit, "channel": b_channel, "comment_version": b_comment,
+                  "export": b_export},
             "a": {"membership": self.a_members[Role.USER], "invitation": a_invitation,
                   "event": a_event, "unit": make_unit(self.a, name="Alpha unit"),
-                  "channel": a_channel},
+                  "channel": a_channel, "comment_version": a_comment, "export": a_export},
         }  # fmt: skip
         self.markers = ["Bravo Secret Agency", "Bravo Hidden Unit", "bravo_person",
                         "bravo@bravo.example", "invitee@bravo.example",
-                        "Bravo Hidden Channel"]  # fmt: skip
+                        "Bravo Hidden Channel", "Bravo hidden comment"]  # fmt: skip
+
+    @staticmethod
+    def comment_and_export(channel, member):
+        from django.utils import timezone
+
+        from audit.models import Export
+        from moderation import ingest
+        from moderation.models import CommentVersion
+        from platforms.adapters.base import CommentBatch, IncomingComment
+
+        comment = IncomingComment(
+            platform_comment_id=f"c-{channel.pk}", platform_post_id="p", parent_id=None,
+            author_id="a", author_name="Pat", author_handle="pat",
+            text=f"{channel.agency.name.split()[0]} hidden comment", created_at=timezone.now(),
+        )  # fmt: skip
+        with agency_scope(channel.agency):
+            ingest.archive_comments(channel=channel, batch=CommentBatch([comment], cursor=None))
+            export = Export.objects.create(
+                agency_id=channel.agency_id, requested_by_id=member.pk,
+                requested_by_label=member.user.username, format="csv",
+            )  # fmt: skip
+            return CommentVersion.objects.get(comment__channel=channel), export
 
     def url(self, name, side):
         objects = self.objects[side]
         if name in OBJECT_ROUTES:
-            kwargs = {arg: objects[key].pk for arg, key in OBJECT_ROUTES[name].items()}
+            kwargs = {
+                arg: key[1:] if key.startswith("=") else objects[key].pk
+                for arg, key in OBJECT_ROUTES[name].items()
+            }
         elif name in SECRET_ROUTES or name in ALLAUTH_KEY_ROUTES:
             kwargs = {}
             keys = SECRET_ROUTES.get(name) or ALLAUTH_KEY_ROUTES[name]
@@ -229,7 +264,7 @@ def test_an_auditor_reads_and_never_writes(world, client):
     auditor = world.a_members[Role.AUDITOR]
     before = world.snapshot(world.a)
     for name in all_routes():
-        if name in SELF_SERVICE or name.startswith(("account_", "mfa_")):
+        if name in SELF_SERVICE | AUDITOR_MAY_POST or name.startswith(("account_", "mfa_")):
             continue
         client.force_login(auditor.user)
         url = world.url(name, "a")

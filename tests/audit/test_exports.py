@@ -261,3 +261,11 @@ def test_a_bad_format_or_search_is_explained_and_makes_nothing(client, agency, a
     )
     assert "A quotation mark is not closed." in response.content.decode()
     assert not Export.objects.exists()
+
+
+def test_exports_go_to_their_own_queue():
+    from smc.celery import app
+
+    for task in ("audit.tasks.make_export", "audit.tasks.remove_expired_exports"):
+        assert app.amqp.router.route({}, task)["queue"].name == "exports"
+    assert app.amqp.router.route({}, "audit.tasks.verify_audit_chains")["queue"].name == "celery"

@@ -92,7 +92,7 @@ class AgencyMiddleware:
             and membership.role == Role.AUDITOR
             and request.method not in ("GET", "HEAD", "OPTIONS")
             and not _is_self_service(request, view_func)
-            and not getattr(view_func, "smc_auditor_may_post", False)
+            and not getattr(view_func, "smc_record_keeping", False)
         ):
             denial = PermissionDenied(_("Auditors can read the record but not change anything."))
             _record_denial(request, denial)

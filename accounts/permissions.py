@@ -2,8 +2,7 @@
 
 An auditor reads and never writes: AgencyMiddleware refuses every POST from an
 auditor except to views marked @self_service (their own sign-out, password, MFA,
-agency switch) or @auditor_may_post (asking for an export of the record), so a new view
-cannot forget it.
+agency switch) or @record_keeping, so a new view cannot forget it.
 """
 
 import functools
@@ -37,12 +36,9 @@ def self_service(view):
     return view
 
 
-def auditor_may_post(view):
-    """Mark a view whose POST only makes the auditor a copy of the record (an export, R4).
-
-    It changes no agency data and its making is itself recorded, so it is the one POST
-    an auditor may send besides @self_service ones. A POST, not a GET: it starts work
-    and must carry the CSRF token, so no other site can start exports in their name.
-    """
-    view.smc_auditor_may_post = True
+def record_keeping(view):
+    """Mark a view by which an auditor keeps the record without changing anything it
+    holds: a legal hold (which only stops a purge), a records request. What the view
+    does is itself recorded; the record's content and the agency's work stay as they are."""
+    view.smc_record_keeping = True
     return view

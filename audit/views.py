@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
-from accounts.permissions import auditor_may_post, role_required
+from accounts.permissions import record_keeping, role_required
 from audit import selectors
 from audit.actions import Action, Outcome
 from audit.exports import services as exports
@@ -140,9 +140,14 @@ def chain_status(request):
 
 @login_required
 @readers
-@auditor_may_post
+@record_keeping
 def export_list(request):
-    """GET: my exports. POST: export what my search shows."""
+    """GET: my exports. POST: export what my search shows.
+
+    Asking is a POST, not a GET: it starts work and must carry the CSRF token, so no
+    other site can start exports in an auditor's name. Auditors may send it because it
+    is record keeping (accounts.permissions.record_keeping): it changes no record and no
+    agency work, and the export is itself recorded."""
     if request.method == "POST":
         filters = {
             k.removeprefix("f_"): v for k, v in request.POST.items() if k.startswith("f_") and v

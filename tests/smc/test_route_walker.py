@@ -64,9 +64,9 @@ PLAIN_ROUTES = {
 }  # fmt: skip
 # Views that only change the signed-in person's own login or session.
 SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation"}
-# The one POST an auditor may send besides those: asking for an export (R4), which
-# changes no agency data (accounts.permissions.auditor_may_post).
-AUDITOR_MAY_POST = {"audit:export_list"}
+# Record keeping an auditor may do (accounts.permissions.record_keeping): asking for an
+# export (R4). It changes no record and no agency work; it is itself recorded.
+RECORD_KEEPING = {"audit:export_list"}
 
 
 def all_routes():
@@ -264,7 +264,7 @@ def test_an_auditor_reads_and_never_writes(world, client):
     auditor = world.a_members[Role.AUDITOR]
     before = world.snapshot(world.a)
     for name in all_routes():
-        if name in SELF_SERVICE | AUDITOR_MAY_POST or name.startswith(("account_", "mfa_")):
+        if name in SELF_SERVICE | RECORD_KEEPING or name.startswith(("account_", "mfa_")):
             continue
         client.force_login(auditor.user)
         url = world.url(name, "a")

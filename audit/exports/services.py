@@ -215,12 +215,27 @@ def _links(agency_id: int, selected, first_seq: int, head_seq: int) -> Iterator[
         yield f'{{"seq":{seq},"prev_hash":"{prev_hash}","hash":"{this_hash}"}}\n'
 
 
-def latest_checkpoint(agency_id: int) -> dict | None:
-    """The newest signed checkpoint of the agency's chain, as put in chain/checkpoint.json.
+def latest_checkpoint(agency_id: int, head_seq: int) -> dict | None:
+    """The newest signed checkpoint of the agency's chain at or before the exported head,
+    as it is put in chain/checkpoint.json (verify.py checks its Ed25519 signature and
+    that the chain passes through it).
 
-    Anchoring (the signed checkpoints of R2/issue 7 part 5) extends this; until it
-    exists there is none, and the package is tied to the head at export only."""
-    return None
+    Anchoring writes one file per checkpoint, `<SMC_AUDIT_CHECKPOINT_DIR>/agency-<id>/
+    <seq, 12 digits>.json`; read here by that layout, so exports need nothing else of it.
+    With no checkpoint folder (anchoring not set up), there is none: the package is then
+    tied to the head at export, whose hash the "Export made" entry keeps."""
+    folder = getattr(settings, "SMC_AUDIT_CHECKPOINT_DIR", "")
+    if not folder:
+        return None
+    candidates = [
+        path
+        for path in (Path(folder) / f"agency-{agency_id}").glob("*.json")
+        if path.stem.isdigit() and int(path.stem) <= head_seq
+    ]
+    if not candidates:
+        return None
+    newest = max(candidates, key=lambda path: int(path.stem))
+    return json.loads(newest.read_text())
 
 
 def _source_rows(source: RecordSource, agency_id: int, form) -> Iterator[dict]:
@@ -250,7 +265,7 @@ def _make_package(export: Export, path: Path, form, selected, head: ChainHead) -
         "chain/head.json",
         json.dumps({"agency_id": export.agency_id, "seq": head.seq, "hash": head.hash}).encode(),
     )
-    checkpoint = latest_checkpoint(export.agency_id)
+    checkpoint = latest_checkpoint(export.agency_id, head.seq)
     if checkpoint is not None:
         package.add_bytes("chain/checkpoint.json", json.dumps(checkpoint).encode())
     package.add_bytes("verify.py", writing.VERIFIER.read_bytes())

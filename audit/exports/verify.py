@@ -17,6 +17,7 @@ Compare the SHA-256 of manifest.json it prints with the one in the agency's own 
 (the "Export made" entry) to know the manifest itself is the one SMC issued.
 """
 
+import base64
 import hashlib
 import heapq
 import io
@@ -56,6 +57,8 @@ LINKS = "chain/links.jsonl"
 HEAD = "chain/head.json"
 CHECKPOINT = "chain/checkpoint.json"
 MAX_PROBLEMS_SHOWN = 50
+# What a checkpoint's Ed25519 signature covers (audit/anchoring.py in SMC).
+CHECKPOINT_SIGNED_FIELDS = ("agency_id", "agency_label", "seq", "hash", "checkpointed_at", "key_id")
 
 
 def canonical_bytes(entry):
@@ -63,6 +66,103 @@ def canonical_bytes(entry):
     fields = {name: entry.get(name) for name in CHAINED_FIELDS}
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8")
+
+
+# --- Ed25519 signature check (RFC 8032, section 5.1.7), for the checkpoint -----------------
+# The standard library has no Ed25519, and this file may use nothing else; this is the
+# RFC's reference arithmetic. Slow (tens of milliseconds), and it checks one signature.
+
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _point_add(p, q):
+    x1, y1, z1, t1 = p
+    x2, y2, z2, t2 = q
+    a, b = (y1 - x1) * (y2 - x2) % _P, (y1 + x1) * (y2 + x2) % _P
+    c, d = 2 * t1 * t2 * _D % _P, 2 * z1 * z2 % _P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def _point_mul(scalar, point):
+    result = (0, 1, 1, 0)
+    while scalar > 0:
+        if scalar & 1:
+            result = _point_add(result, point)
+        point = _point_add(point, point)
+        scalar >>= 1
+    return result
+
+
+def _point_equal(p, q):
+    return (p[0] * q[2] - q[0] * p[2]) % _P == 0 and (p[1] * q[2] - q[1] * p[2]) % _P == 0
+
+
+def _recover_x(y, sign):
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P)
+    if x2 % _P == 0:
+        return None if sign else 0
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P != 0:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P != 0:
+        return None
+    return _P - x if (x & 1) != sign else x
+
+
+def _decompress(raw):
+    if len(raw) != 32:
+        return None
+    y = int.from_bytes(raw, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    x = _recover_x(y, sign)
+    return None if x is None else (x, y, 1, x * y % _P)
+
+
+_BASE_Y = 4 * pow(5, _P - 2, _P) % _P
+_BASE = (_recover_x(_BASE_Y, 0), _BASE_Y, 1, _recover_x(_BASE_Y, 0) * _BASE_Y % _P)
+
+
+def ed25519_verify(public_key, message, signature):
+    """True when `signature` is `public_key`'s Ed25519 signature of `message` (bytes)."""
+    if len(public_key) != 32 or len(signature) != 64:
+        return False
+    a_point, r_point = _decompress(public_key), _decompress(signature[:32])
+    if a_point is None or r_point is None:
+        return False
+    s = int.from_bytes(signature[32:], "little")
+    if s >= _L:
+        return False
+    digest = hashlib.sha512(signature[:32] + public_key + message).digest()
+    h = int.from_bytes(digest, "little") % _L
+    return _point_equal(_point_mul(s, _BASE), _point_add(r_point, _point_mul(h, a_point)))
+
+
+def check_checkpoint_signature(checkpoint, report):
+    """The checkpoint is signed by the key it names. Compare that key id with the one the
+    agency publishes: a forger can sign with a key of their own, not with the agency's."""
+    try:
+        signed = {name: checkpoint[name] for name in CHECKPOINT_SIGNED_FIELDS}
+        public_key = base64.b64decode(checkpoint["public_key"])
+        signature = base64.b64decode(checkpoint["signature"])
+    except (KeyError, TypeError, ValueError):
+        report.altered(f"file {CHECKPOINT} is not a readable signed checkpoint")
+        return
+    message = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if not ed25519_verify(public_key, message.encode("utf-8"), signature):
+        report.altered(f"file {CHECKPOINT}: its signature does not match its contents")
+    elif hashlib.sha256(public_key).hexdigest()[:16] != signed["key_id"]:
+        report.altered(f"file {CHECKPOINT}: it names key {signed['key_id']} but carries another")
+    else:
+        print(
+            f"checkpoint: seq {signed['seq']} at {signed['checkpointed_at']}, "
+            f"signed by key {signed['key_id']}"
+        )
 
 
 class Package:
@@ -242,6 +342,8 @@ def main(argv):
     check_files(package, manifest, report)
     head = load_json(package, HEAD, report) or {}
     checkpoint = load_json(package, CHECKPOINT, report, required=False)
+    if checkpoint is not None:
+        check_checkpoint_signature(checkpoint, report)
     events, count, first_seq = check_chain(package, head, checkpoint, report)
     if report.problems:
         hidden = len(report.problems) - MAX_PROBLEMS_SHOWN

@@ -269,3 +269,63 @@ def test_exports_go_to_their_own_queue():
     for task in ("audit.tasks.make_export", "audit.tasks.remove_expired_exports"):
         assert app.amqp.router.route({}, task)["queue"].name == "exports"
     assert app.amqp.router.route({}, "audit.tasks.verify_audit_chains")["queue"].name == "celery"
+
+
+def write_checkpoint(folder, agency_id, event, key):
+    """A signed checkpoint as anchoring writes them (audit/anchoring.py, issue 7 part 5)."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    body = {"agency_id": agency_id, "agency_label": event.agency_label, "seq": event.seq,
+            "hash": event.hash, "checkpointed_at": "2026-11-25T12:00:00+00:00",
+            "key_id": hashlib.sha256(public).hexdigest()[:16]}  # fmt: skip
+    signed = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body["signature"] = base64.b64encode(key.sign(signed.encode())).decode()
+    body["public_key"] = base64.b64encode(public).decode()
+    path = folder / f"agency-{agency_id}" / f"{event.seq:012d}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(body))
+
+
+def test_the_verifier_checks_ed25519_signatures_as_the_rfc_says():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    signature = key.sign(b"seq 12 hash abc")
+    assert verify.ed25519_verify(public, b"seq 12 hash abc", signature)
+    assert not verify.ed25519_verify(public, b"seq 12 hash abd", signature)
+    assert not verify.ed25519_verify(public, b"seq 12 hash abc", signature[:-1] + b"\0")
+
+
+def test_a_package_carries_the_latest_checkpoint_and_a_forged_one_is_named(
+    agency, auditor, export_dir, settings, tmp_path
+):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    settings.SMC_AUDIT_CHECKPOINT_DIR = str(tmp_path / "checkpoints")
+    note(agency, "bridge closed")
+    checkpointed = note(agency, "bridge reopened")
+    write_checkpoint(
+        tmp_path / "checkpoints", agency.pk, checkpointed, Ed25519PrivateKey.generate()
+    )
+    note(agency, "bridge inspected")
+    export = made(auditor, {"text": "bridge"}, "package")
+    folder = unpack(export, tmp_path / "unpacked")
+    carried = json.loads((folder / "chain/checkpoint.json").read_text())
+    assert carried["seq"] == checkpointed.seq
+    result = run_verifier(folder)
+    assert result.returncode == 0, result.stdout
+    assert f"checkpoint: seq {checkpointed.seq}" in result.stdout
+
+    # A rewritten chain: the checkpoint's hash changed to match it, without the key.
+    carried["hash"] = "f" * 64
+    (folder / "chain/checkpoint.json").write_text(json.dumps(carried))
+    result = run_verifier(folder)
+    assert result.returncode == 1
+    assert "chain/checkpoint.json: its signature does not match its contents" in result.stdout
+    assert f"seq {checkpointed.seq} does not match the checkpoint" in result.stdout

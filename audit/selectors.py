@@ -56,7 +56,9 @@ def events(
         found = found.alias(document=_DOCUMENT).filter(
             text_condition(query, vector="search", document="document")
         )
-    return found.order_by("-seq")
+    # Newest first by time, which the (agency, time) index serves for date ranges too; the
+    # chain appends in time order, so this is the chain order (seq breaks ties).
+    return found.order_by("-occurred_at", "-seq")
 
 
 def get_event_for(*, agency_id: int, event_id: int) -> AuditEvent:

@@ -36,7 +36,6 @@ from smc.tenancy import every_agency
 log = logging.getLogger(__name__)
 PACKAGE_FORMAT = "smc-records-package"
 PACKAGE_VERSION = 1
-CHUNK = 5000  # rows per server-side cursor fetch
 PROGRESS_EVERY = 10_000  # rows between progress reports
 
 
@@ -185,34 +184,28 @@ def _report(export: Export, written: int) -> None:
     cache.set(progress_key(export.pk), written, timeout=24 * 3600)
 
 
-def _counted(rows: Iterator, export: Export, start: int = 0) -> Iterator:
-    written = start
-    for row in rows:
-        yield row
-        written += 1
-        if written % PROGRESS_EVERY == 0:
-            _report(export, written)
-    export.written = written
-    _report(export, written)
+def _counted(blocks: Iterator[bytes], export: Export, copied: writing.Copied) -> Iterator[bytes]:
+    """Pass blocks on, reporting the lines so far (a CSV field with a line break may
+    make the bar run slightly ahead); the exact count is COPY's, at the end."""
+    lines, reported = 0, 0
+    for block in blocks:
+        yield block
+        lines += block.count(b"\n")
+        if lines - reported >= PROGRESS_EVERY:
+            _report(export, lines)
+            reported = lines
+    export.written = copied.rows
+    _report(export, copied.rows)
 
 
-def _event_rows(selected) -> Iterator[dict]:
-    rows = selected.order_by("seq").values_list(*writing.EVENT_COLUMNS)
-    return (writing.event_line(row) for row in rows.iterator(chunk_size=CHUNK))
-
-
-def _links(agency_id: int, selected, first_seq: int, head_seq: int) -> Iterator[str]:
+def _links(agency_id: int, selected, first_seq: int, head_seq: int) -> Iterator[bytes]:
     """Every entry from the first exported one to the head that is not exported, as its
     seq and hashes only: what ties the exported entries to the head without showing
     other entries' contents."""
-    others = (
-        AuditEvent.objects.filter(agency_id=agency_id, seq__gte=first_seq, seq__lte=head_seq)
-        .exclude(pk__in=selected.order_by().values("pk"))
-        .order_by("seq")
-        .values_list("seq", "prev_hash", "hash")
-    )
-    for seq, prev_hash, this_hash in others.iterator(chunk_size=CHUNK):
-        yield f'{{"seq":{seq},"prev_hash":"{prev_hash}","hash":"{this_hash}"}}\n'
+    others = AuditEvent.objects.filter(
+        agency_id=agency_id, seq__gte=first_seq, seq__lte=head_seq
+    ).exclude(pk__in=selected.order_by().values("pk"))
+    return writing.link_lines(others)
 
 
 def latest_checkpoint(agency_id: int, head_seq: int) -> dict | None:
@@ -245,9 +238,10 @@ def _source_rows(source: RecordSource, agency_id: int, form) -> Iterator[dict]:
 def _make_package(export: Export, path: Path, form, selected, head: ChainHead) -> str:
     package = writing.PackageWriter(path)
     first_seq = selected.order_by("seq").values_list("seq", flat=True).first()
-    package.add_lines(
+    copied = writing.Copied()
+    package.add_lines_from(
         "records/events.jsonl",
-        writing.jsonl_lines(_counted(_event_rows(selected), export)),
+        _counted(writing.event_json_lines(selected, copied), export, copied),
     )
     for source in form.wanted_sources():
         media: list = []
@@ -258,7 +252,7 @@ def _make_package(export: Export, path: Path, form, selected, head: ChainHead) -
         for name, opener in media:
             package.add_file(f"media/{source.key}/{name}", opener)
     if first_seq is not None:
-        package.add_lines(
+        package.add_lines_from(
             "chain/links.jsonl", _links(export.agency_id, selected, first_seq, head.seq)
         )
     package.add_bytes(
@@ -343,12 +337,13 @@ def make_export(*, export_id: int) -> Export | None:
             if export.format == Export.Format.PACKAGE:
                 manifest_sha256 = _make_package(export, partial, form, selected, head)
             else:
-                lines = (
-                    writing.csv_lines
+                copied = writing.Copied()
+                write = (
+                    writing.event_csv
                     if export.format == Export.Format.CSV
-                    else (writing.jsonl_lines)
+                    else writing.event_json_lines
                 )
-                writing.write_lines(partial, lines(_counted(_event_rows(selected), export)))
+                writing.write_blocks(partial, _counted(write(selected, copied), export, copied))
         size, sha256 = _file_digest(partial)
         os.replace(partial, path)
     except ExportError as error:

@@ -299,7 +299,9 @@ def test_the_verifier_checks_ed25519_signatures_as_the_rfc_says():
     signature = key.sign(b"seq 12 hash abc")
     assert verify.ed25519_verify(public, b"seq 12 hash abc", signature)
     assert not verify.ed25519_verify(public, b"seq 12 hash abd", signature)
-    assert not verify.ed25519_verify(public, b"seq 12 hash abc", signature[:-1] + b"\0")
+    for at in (0, 40):  # a bit of R, a bit of S
+        changed = signature[:at] + bytes([signature[at] ^ 1]) + signature[at + 1 :]
+        assert not verify.ed25519_verify(public, b"seq 12 hash abc", changed)
 
 
 def test_a_package_carries_the_latest_checkpoint_and_a_forged_one_is_named(
@@ -329,3 +331,19 @@ def test_a_package_carries_the_latest_checkpoint_and_a_forged_one_is_named(
     assert result.returncode == 1
     assert "chain/checkpoint.json: its signature does not match its contents" in result.stdout
     assert f"seq {checkpointed.seq} does not match the checkpoint" in result.stdout
+
+
+def test_awkward_text_survives_every_format_and_still_verifies(
+    agency, auditor, export_dir, tmp_path
+):
+    awkward = 'flood "quoted", back\\slash, new\nline, tab\t, unit\x1fsep, é ✓ 🚒'
+    event = note(agency, awkward, nested={"a": [1, 2.5, None, "x\\y"]})
+    csv_export = made(auditor, {"text": "flood"}, "csv")
+    rows = list(csv.DictReader(io.StringIO(exports.export_path(csv_export).read_text())))
+    assert [r["reason"] for r in rows] == [awkward] and rows[0]["hash"] == event.hash
+    jsonl_export = made(auditor, {"text": "flood"}, "jsonl")
+    lines = exports.export_path(jsonl_export).read_text().splitlines()
+    assert [json.loads(line)["reason"] for line in lines] == [awkward]
+    package = made(auditor, {"text": "flood"}, "package")
+    result = run_verifier(exports.export_path(package))
+    assert result.returncode == 0, result.stdout

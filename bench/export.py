@@ -72,12 +72,13 @@ def main() -> None:
     from django.conf import settings
 
     from accounts.models import User
+    from accounts.selectors import memberships_of
     from audit.exports import services as exports
     from audit.models import Export
     from smc.tenancy import agency_scope
 
     settings.SMC_EXPORT_MAX_RECORDS = max(settings.SMC_EXPORT_MAX_RECORDS, entries * 2)
-    member = User.objects.get(username="bench-auditor").memberships.get()
+    member = memberships_of(User.objects.get(username="bench-auditor"))[0]
     print(f"entries: {entries}")
     reference_rows, reference = reference_rate(agency.pk)
     print(f"export_reference_rows: {reference_rows}")

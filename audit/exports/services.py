@@ -9,6 +9,7 @@ package, of its manifest), failed, downloaded, expired.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -47,7 +48,7 @@ class ExportError(SmcError):
 # --- Asking ------------------------------------------------------------------------------------
 
 
-def _search(agency_id: int, filters: dict) -> EventSearchForm:
+def _search(filters: dict) -> EventSearchForm:
     form = EventSearchForm(filters)
     if not form.is_valid():
         # Never export more than was asked: a search that cannot be read exports nothing.
@@ -70,7 +71,7 @@ def request_export(*, auditor, filters: dict, format: str) -> Export:
     actor: Actor = auditor.audit_actor
     if format not in Export.Format.values:
         raise ExportError(_("Choose CSV, JSON Lines or a records-request package."))
-    form = _search(actor.agency_id, filters)
+    form = _search(filters)
     total = _selected_events(actor.agency_id, form).count()
     limit = settings.SMC_EXPORT_MAX_RECORDS
     if total > limit:
@@ -332,7 +333,7 @@ def make_export(*, export_id: int) -> Export | None:
     partial = path.with_suffix(path.suffix + ".partial")
     manifest_sha256 = ""
     try:
-        form = _search(export.agency_id, export.filters)
+        form = _search(export.filters)
         selected = _selected_events(export.agency_id, form).filter(seq__lte=head.seq)
         # One transaction: the server-side cursor lives in it (outside one, PostgreSQL
         # would copy the whole result aside before the first row).
@@ -381,8 +382,6 @@ def make_export(*, export_id: int) -> Export | None:
 
 
 def _file_digest(path: Path) -> tuple[int, str]:
-    import hashlib
-
     digest, size = hashlib.sha256(), 0
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):

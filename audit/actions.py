@@ -134,6 +134,14 @@ class Action(models.TextChoices):
         "audit.request.compiled",
         _("Records gathered for a records request (with redactions)"),
     )
+    RECORD_VIEWED = "audit.record.viewed", _("Post or comment opened from the record")
+    # Exports (R4)
+    EXPORT_REQUESTED = "audit.export.requested", _("Export asked for")
+    EXPORT_REFUSED = "audit.export.refused", _("Export refused")
+    EXPORT_MADE = "audit.export.made", _("Export made")
+    EXPORT_FAILED = "audit.export.failed", _("Export failed")
+    EXPORT_DOWNLOADED = "audit.export.downloaded", _("Export downloaded")
+    EXPORT_EXPIRED = "audit.export.expired", _("Export expired and removed")
 
 
 class Outcome(models.TextChoices):

@@ -2,12 +2,25 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import Action, Outcome
+from audit.search import SearchError, parse_query
+from audit.sources import Terms, record_sources
+
+# "What" may name a kind of record kept by another app (comments, posts) rather than an
+# action of the log: those choices start with this.
+SOURCE_KIND = "records:"
+LOG_ONLY = "log"
 
 
 class EventSearchForm(forms.Form):
-    text = forms.CharField(label=_("Words"), required=False, max_length=200)
-    action = forms.ChoiceField(label=_("What happened"), required=False)
+    text = forms.CharField(
+        label=_("Words"),
+        required=False,
+        max_length=400,  # parse_query names the real limit; this only stops abuse
+        help_text=_('Words in any form; "an exact phrase" in quotes; -word to leave out; OR.'),
+    )
+    kind = forms.ChoiceField(label=_("What"), required=False)
     person = forms.CharField(label=_("Person (username)"), required=False, max_length=150)
+    channel = forms.CharField(label=_("Channel"), required=False, max_length=200)
     outcome = forms.ChoiceField(label=_("Outcome"), required=False)
     since = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -18,8 +31,20 @@ class EventSearchForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("Anything"))] + list(Action.choices)
+        self.fields["kind"].choices = (
+            [("", _("Everything")), (LOG_ONLY, _("Log entries only"))]
+            + [(f"{SOURCE_KIND}{s.key}", s.label) for s in record_sources()]
+            + [(_("Log entries"), list(Action.choices))]
+        )
         self.fields["outcome"].choices = [("", _("Any outcome"))] + list(Outcome.choices)
+
+    def clean_text(self):
+        text = self.cleaned_data["text"]
+        try:
+            self.cleaned_data["query"] = parse_query(text)
+        except SearchError as error:
+            raise forms.ValidationError(error.message) from error
+        return text
 
     def clean(self):
         cleaned = super().clean()
@@ -120,3 +145,50 @@ class RecordsRequestForm(forms.Form):
         if since and until and since > until:
             self.add_error("date_to", _("The end date is before the start date."))
         return cleaned
+
+    # --- What the searches read ----------------------------------------------------------
+
+    def event_filters(self) -> dict | None:
+        """Keyword arguments for selectors.events, or None when the log is not asked."""
+        data = self.cleaned_data
+        kind = data.get("kind") or ""
+        if kind.startswith(SOURCE_KIND):
+            return None
+        return {
+            "query": data.get("query"),
+            "action": "" if kind == LOG_ONLY else kind,
+            "outcome": data.get("outcome") or "",
+            "person": data.get("person") or "",
+            "channel": data.get("channel") or "",
+            "since": data.get("since"),
+            "until": data.get("until"),
+        }
+
+    def wanted_sources(self) -> list:
+        """The other apps' records asked for: every source unless a log action, a log
+        outcome or one source was chosen (their records have no action or outcome)."""
+        data = self.cleaned_data
+        kind = data.get("kind") or ""
+        if kind.startswith(SOURCE_KIND):
+            return [s for s in record_sources() if f"{SOURCE_KIND}{s.key}" == kind]
+        if kind or data.get("outcome"):
+            return []
+        return record_sources()
+
+    def terms(self) -> Terms:
+        data = self.cleaned_data
+        return Terms(
+            query=data.get("query") or Terms().query,
+            since=data.get("since"),
+            until=data.get("until"),
+            person=(data.get("person") or "").strip(),
+            channel=(data.get("channel") or "").strip(),
+        )
+
+    def as_saved(self) -> dict:
+        """The filters as they were typed, to store with an export and re-read there."""
+        return {
+            name: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for name, value in self.cleaned_data.items()
+            if name != "query" and value
+        }

@@ -5,10 +5,16 @@ an event outlives the rows it names. The database refuses UPDATE, DELETE and TRU
 on events (triggers, and the app role's grants); only audit.services writes them.
 """
 
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 
 from audit.actions import Action, Outcome
 from smc.tenancy import AgencyScopedManager
+
+# One text-search configuration for the column, its index and every query (R3): a query
+# in another configuration would not use the index.
+SEARCH_CONFIG = "english"
 
 
 class AuditEvent(models.Model):
@@ -48,6 +54,23 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
+    # R3: the words an auditor searches, kept by PostgreSQL itself (a stored generated
+    # column, GIN-indexed), so no writer can forget it and the chain never covers it.
+    # The action's dots become spaces so "approved" finds posting.post.approved.
+    search = models.GeneratedField(
+        expression=SearchVector(
+            "actor_label",
+            "on_behalf_of_label",
+            "object_label",
+            "reason",
+            "content",
+            models.Func("action", models.Value("."), models.Value(" "), function="replace"),
+            config=SEARCH_CONFIG,
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
     objects = AgencyScopedManager("agency_id")
 
     class Meta:
@@ -60,6 +83,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["agency_id", "-occurred_at"], name="audit_agency_time"),
             models.Index(fields=["agency_id", "action"], name="audit_agency_action"),
+            GinIndex(fields=["search"], name="audit_search"),
         ]
 
     def __str__(self):
@@ -92,6 +116,71 @@ class ChainHead(models.Model):
 
     def __str__(self):
         return f"chain {self.agency_id}: #{self.seq}"
+
+
+class Export(models.Model):
+    """R4: a copy of part of the record made for one auditor, built in the background.
+
+    Not part of the chain: its making, download and removal are events in it. The file
+    lives outside the database (settings.SMC_EXPORT_DIR) until it expires.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSONL = "jsonl", "JSON Lines"
+        PACKAGE = "package", "Records-request package (ZIP)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Being made"
+        READY = "ready", "Ready to download"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    agency_id = models.BigIntegerField(db_index=True)
+    # The member who asked (a Membership id and label: audit imports no app). Only they
+    # may download it.
+    requested_by_id = models.BigIntegerField()
+    requested_by_label = models.CharField(max_length=150)
+    format = models.CharField(max_length=10, choices=Format.choices)
+    # The search as typed (EventSearchForm.as_saved), read again when the export is made.
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Progress: rows expected when asked, rows written so far.
+    total = models.BigIntegerField(default=0)
+    written = models.BigIntegerField(default=0)
+    # The chain head the export reads up to, fixed when it starts so a package proves one
+    # moment of the chain even while new entries arrive.
+    head_seq = models.BigIntegerField(null=True, blank=True)
+    file_name = models.CharField(max_length=200, blank=True)
+    size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AgencyScopedManager("agency_id")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["agency_id", "requested_by_id"], name="export_owner")]
+
+    def __str__(self):
+        return f"Export {self.pk} ({self.format})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.READY, self.Status.FAILED, self.Status.EXPIRED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.READY:
+            return 100
+        if not self.total:
+            return 0
+        return min(99, int(100 * self.written / self.total))
 
 
 # Retention, legal holds and records requests live in their own modules (R5).

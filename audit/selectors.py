@@ -2,33 +2,64 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import F, QuerySet, TextField, Value
+from django.db.models.functions import Concat, Replace
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.actions import Action
 from audit.models import AuditEvent, LegalHold, RecordsRequest
+from audit.search import ParsedQuery, text_condition
 from smc.errors import NotFound
 
+# The text behind AuditEvent.search, in the same order, for exact phrases.
+_DOCUMENT = Concat(
+    "actor_label", Value(" "), "on_behalf_of_label", Value(" "), "object_label", Value(" "),
+    "reason", Value(" "), "content", Value(" "), Replace(F("action"), Value("."), Value(" ")),
+    output_field=TextField(),
+)  # fmt: skip
 
-def events(*, agency_id: int, filters: dict | None = None) -> QuerySet[AuditEvent]:
-    filters = filters or {}
+
+def start_of(day: date) -> datetime:
+    """Midnight at the start of `day` in the installation's time zone: a date filter
+    compares moments, so the (agency, time) index answers it."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def events(
+    *,
+    agency_id: int,
+    query: ParsedQuery | None = None,
+    action: str = "",
+    outcome: str = "",
+    person: str = "",
+    channel: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The agency's entries matching every filter given, newest first."""
     found = AuditEvent.objects.filter(agency_id=agency_id)
-    if filters.get("action"):
-        found = found.filter(action=filters["action"])
-    if filters.get("outcome"):
-        found = found.filter(outcome=filters["outcome"])
-    if filters.get("person"):
-        found = found.filter(actor_label__iexact=filters["person"])
-    if filters.get("since"):
-        found = found.filter(occurred_at__date__gte=filters["since"])
-    if filters.get("until"):
-        found = found.filter(occurred_at__date__lte=filters["until"])
-    if filters.get("text"):
-        text = filters["text"]
-        found = found.filter(
-            Q(object_label__icontains=text) | Q(reason__icontains=text) | Q(content__icontains=text)
+    if action:
+        found = found.filter(action=action)
+    if outcome:
+        found = found.filter(outcome=outcome)
+    if person:
+        found = found.filter(actor_label__iexact=person.strip())
+    if channel:
+        found = found.filter(on_behalf_of_label__iexact=channel.strip())
+    if since:
+        found = found.filter(occurred_at__gte=start_of(since))
+    if until:
+        found = found.filter(occurred_at__lt=start_of(until + timedelta(days=1)))
+    if query:
+        found = found.alias(document=_DOCUMENT).filter(
+            text_condition(query, vector="search", document="document")
         )
-    return found.order_by("-seq")
+    # Newest first by time, which the (agency, time) index serves for date ranges too; the
+    # chain appends in time order, so this is the chain order (seq breaks ties).
+    return found.order_by("-occurred_at", "-seq")
 
 
 def get_event_for(*, agency_id: int, event_id: int) -> AuditEvent:
@@ -86,3 +117,10 @@ def get_records_request_for(*, agency_id: int, request_id) -> RecordsRequest:
     if found is None:
         raise NotFound(_("That records request does not exist."))
     return found
+
+
+def events_about(*, agency_id: int, object_type: str, object_id: str) -> QuerySet[AuditEvent]:
+    """The chain entries naming one object (a comment, a post), oldest first."""
+    return AuditEvent.objects.filter(
+        agency_id=agency_id, object_type=object_type, object_id=object_id
+    ).order_by("seq")

@@ -433,3 +433,8 @@ def verify_chains(agency_ids: list[int | None] | None = None) -> list[ChainRepor
             with agency_scope(agency_id):
                 reports.append(verify_chain(agency_id))
     return reports
+
+
+def chain_head_of(agency_id: int | None) -> ChainHead | None:
+    """The newest link of a chain (its length and last hash)."""
+    return ChainHead.objects.filter(**_chain(agency_id)).first()

@@ -5,9 +5,10 @@ from celery import shared_task
 from audit.actions import Action, Outcome
 from audit.actors import system_actor
 from audit.anchoring import checkpoint_every_chain
+from audit.exports import services as exports
 from audit.retention import purge_expired_records
 from audit.services import chain_agency_ids, record_event, verify_chains
-from smc.tenancy import agency_task
+from smc.tenancy import agency_scope, agency_task
 
 log = logging.getLogger(__name__)
 
@@ -60,3 +61,22 @@ def purge_expired_records_of(*, agency_id: int) -> int:
     it twice does no harm: a purged record is no longer expired-and-present."""
     reports = purge_expired_records(agency_id=agency_id)
     return sum(r.purged for r in reports)
+
+
+# Exports run on their own queue ("exports", settings.CELERY_TASK_ROUTES), so a
+# million-entry package never delays comment polling or posting. The limits sit below
+# the broker's visibility timeout so a running export is never handed out twice.
+@shared_task(acks_late=True, soft_time_limit=3000, time_limit=3300)
+@agency_task
+def make_export(*, agency_id: int, export_id: int) -> None:
+    exports.make_export(export_id=export_id)
+
+
+@shared_task(acks_late=True)
+def remove_expired_exports() -> int:
+    """Beat: expired export files are deleted, each removal recorded."""
+    removed = 0
+    for agency_id in exports.agencies_with_expired_exports():
+        with agency_scope(agency_id):
+            removed += exports.remove_expired_exports(agency_id=agency_id)
+    return removed

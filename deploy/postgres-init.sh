@@ -22,4 +22,9 @@ CREATE ROLE smc_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE
 CREATE DATABASE smc OWNER smc_owner;
 REVOKE ALL ON DATABASE smc FROM PUBLIC;
 GRANT CONNECT ON DATABASE smc TO smc_app;
+-- Record search (R3) under row-level security: an index serves a condition on a
+-- row-secured table only if its function is LEAKPROOF; full-text matching is, but is
+-- not marked so, and only a superuser can mark it (smc/embedded.py says more).
+\connect smc
+ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF;
 SQL

@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from smc import embedded
 from smc.env import env_bool, env_int, env_list, env_str
@@ -414,4 +415,26 @@ SMC_AUDIT_SIGNING_KEY = env_str("SMC_AUDIT_SIGNING_KEY", "")
 CELERY_BEAT_SCHEDULE["checkpoint-audit-chains"] = {
     "task": "audit.tasks.checkpoint_audit_chains",
     "schedule": env_int("SMC_AUDIT_CHECKPOINT_SECONDS", 3600, minimum=10),
+}
+
+# --- Record exports (R4) -----------------------------------------------------------------
+# Export files live here until they expire; web (downloads) and the export worker (writes)
+# must both see it (docker-compose.yml shares a volume).
+SMC_EXPORT_DIR = env_str("SMC_EXPORT_DIR", str(embedded.data_dir() / "exports"))
+# How long the auditor who made an export may download it.
+SMC_EXPORT_HOURS = env_int("SMC_EXPORT_HOURS", 24, minimum=1)
+# The most log entries one export may hold; a larger one is refused with a message.
+SMC_EXPORT_MAX_RECORDS = env_int("SMC_EXPORT_MAX_RECORDS", 2_000_000, minimum=1)
+# Exports have their own queue so a long one never delays posting or moderation. Naming
+# both queues lets a worker started without --queues (the tests') consume both; the demo
+# and docker-compose give exports their own worker.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("exports"))
+# The sweep deleting expired files runs there too: that worker has the files.
+CELERY_TASK_ROUTES = {
+    "audit.tasks.make_export": {"queue": "exports"},
+    "audit.tasks.remove_expired_exports": {"queue": "exports"},
+}
+CELERY_BEAT_SCHEDULE["remove-expired-exports"] = {
+    "task": "audit.tasks.remove_expired_exports",
+    "schedule": 15 * 60,
 }

@@ -10,13 +10,14 @@ PURGE_PATH = """
 -- R5: the only change the record accepts is a retention purge of an event's content.
 -- An UPDATE passes only inside audit_purge_content (which sets smc.audit_purge for its own
 -- transaction) and only if it sets content to '' and purged_at, leaving every other
--- column, the chained ones and content_sha256 included, as it was. DELETE and TRUNCATE
+-- column, the chained ones and content_sha256 included, as it was (the generated search
+-- vector follows content by itself). DELETE and TRUNCATE
 -- stay refused for every role.
 CREATE FUNCTION audit_allow_only_purge() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF current_setting('smc.audit_purge', true) = 'on'
      AND OLD.purged_at IS NULL AND NEW.purged_at IS NOT NULL AND NEW.content = ''
-     AND (to_jsonb(NEW) - 'content' - 'purged_at') = (to_jsonb(OLD) - 'content' - 'purged_at')
+     AND (to_jsonb(NEW) - 'content' - 'purged_at' - 'search') = (to_jsonb(OLD) - 'content' - 'purged_at' - 'search')
   THEN
     RETURN NEW;
   END IF;

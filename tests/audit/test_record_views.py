@@ -13,13 +13,15 @@ from tests.factories import make_member
 def test_searching_the_record_is_recorded(client, agency, admin):
     auditor = make_member(agency, role=Role.AUDITOR, username="aude")
     client.force_login(auditor.user)
-    response = client.get(reverse("audit:event_list"), {"action": Action.MEMBERSHIP_CREATED})
+    response = client.get(reverse("audit:event_list"), {"kind": Action.MEMBERSHIP_CREATED})
     body = response.content.decode()
     assert response.status_code == 200
     assert "Member added" in body and "Aude" in body
+    entries = body[body.index('data-testid="entries"') :]
+    assert "Signed in" not in entries and "hits-comments" not in body
     viewed = AuditEvent.objects.filter(action=Action.LOG_VIEWED).get()
     assert viewed.actor_label == "aude" and viewed.details == {
-        "action": "accounts.membership.created"
+        "kind": "accounts.membership.created"
     }
 
 

@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_SOURCES = [ROOT / "smc" / "settings.py", ROOT / "smc" / "embedded.py"]
 ENV_HELPERS = {"env_str", "env_bool", "env_int", "env_list"}
 
-APP_SERVICES = ("web", "worker", "beat", "migrate")
-LONG_RUNNING = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "export-worker", "beat", "migrate")
+LONG_RUNNING = ("web", "worker", "export-worker", "beat")
 REQUIRED = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SMC_TOKEN_KEYS", "ALLOWED_HOSTS")
 SECRETS = ("SECRET_KEY", "SMC_TOKEN_KEYS")
 VENV_BIN = str(Path(sys.executable).parent)
@@ -400,6 +400,15 @@ def test_service_commands(compose):
     services = compose["services"]
     assert argv(services["web"]["command"])[:2] == ["gunicorn", "smc.wsgi"]
     assert argv(services["worker"]["command"])[:4] == ["celery", "-A", "smc", "worker"]
+    assert "--queues=celery" in argv(services["worker"]["command"])
+    # Exports (R4) have their own worker, which writes the files web hands out.
+    export_worker = argv(services["export-worker"]["command"])
+    assert export_worker[:4] == ["celery", "-A", "smc", "worker"]
+    assert "--queues=exports" in export_worker
+    for name in ("web", "export-worker"):
+        folder = environment(services[name])["SMC_EXPORT_DIR"]
+        assert f"export-files:{folder}" in services[name]["volumes"], name
+    assert "export-files" in compose["volumes"]
     assert argv(services["beat"]["command"])[:4] == ["celery", "-A", "smc", "beat"]
 
 
@@ -503,7 +512,11 @@ def test_worker_and_beat_healthchecks_pass(compose, tmp_path):
     hostname = socket.gethostname()
     started = {}
     try:
-        for name, ready in (("worker", " ready."), ("beat", "beat: Starting...")):
+        for name, ready in (
+            ("worker", " ready."),
+            ("export-worker", " ready."),
+            ("beat", "beat: Starting..."),
+        ):
             service = resolve(compose["services"][name], DOT_ENV)
             command = argv(service["command"])
             if name == "worker":

@@ -39,6 +39,10 @@ OBJECT_ROUTES = {
     "audit:event_detail": {"event_id": "event"},
     "audit:release_hold": {"hold_id": "legal_hold"},
     "audit:request_detail": {"request_id": "records_request"},
+    "audit:export_detail": {"export_id": "export"},
+    "audit:export_download": {"export_id": "export"},
+    # "=text" is the argument itself, not an object's id.
+    "audit:record_detail": {"source": "=comments", "record_id": "comment_version"},
     "platforms:channel_detail": {"channel_id": "channel"},
     "platforms:disconnect": {"channel_id": "channel"},
     "platforms:set_people": {"channel_id": "channel"},
@@ -94,7 +98,7 @@ PLAIN_ROUTES = {
     "mfa_download_recovery_codes",
     "accounts:switch_agency", "accounts:my_account", "accounts:member_list",
     "accounts:invitation_list", "accounts:unit_list", "accounts:security_settings",
-    "audit:event_list", "audit:chain_status",
+    "audit:event_list", "audit:chain_status", "audit:export_list",
     "audit:retention", "audit:set_retention", "audit:hold_list", "audit:request_list",
     "platforms:channel_list", "platforms:connect", "platforms:connect_mastodon",
     "platforms:connect_bluesky",
@@ -115,7 +119,9 @@ SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation",
                 "accounts:open_notification", "accounts:read_all_notifications"}  # fmt: skip
 # Record keeping an auditor may do (accounts.permissions.record_keeping): a legal hold, a
 # records request. They change no record and no agency work; each is itself recorded.
-RECORD_KEEPING = {"audit:hold_list", "audit:release_hold", "audit:request_list"}
+RECORD_KEEPING = {"audit:hold_list", "audit:release_hold", "audit:request_list",
+                  # asking for an export (R4)
+                  "audit:export_list"}  # fmt: skip
 
 
 def all_routes():
@@ -172,12 +178,15 @@ class World:
             a_event = AuditEvent.objects.order_by("seq").first()
         b_channel = make_channel(self.b, name="Bravo Hidden Channel", administrator=b_admin)
         a_channel = make_channel(self.a, name="Alpha channel", administrator=a_admin)
+        b_comment, b_export = self.comment_and_export(b_channel, b_admin)
+        a_comment, a_export = self.comment_and_export(a_channel, self.a_members[Role.AUDITOR])
         self.objects = {
             "b": {"membership": b_person, "invitation": b_invitation, "event": b_event,
-                  "unit": b_unit, "channel": b_channel},
+                  "unit": b_unit, "channel": b_channel, "comment_version": b_comment,
+                  "export": b_export},
             "a": {"membership": self.a_members[Role.USER], "invitation": a_invitation,
                   "event": a_event, "unit": make_unit(self.a, name="Alpha unit"),
-                  "channel": a_channel},
+                  "channel": a_channel, "comment_version": a_comment, "export": a_export},
         }  # fmt: skip
         self.markers = ["Bravo Secret Agency", "Bravo Hidden Unit", "bravo_person",
                         "bravo@bravo.example", "invitee@bravo.example",
@@ -202,11 +211,21 @@ class World:
         b["legal_hold"], b["records_request"] = _hold_and_request(self.b, b_admin, "Bravo")
         a["legal_hold"], a["records_request"] = _hold_and_request(self.a, a_admin, "Alpha")
         self.markers += ["Bravo secret matter", "Bravo secret requester"]
+        # The record (R3, R4): a comment version opened from search, an auditor's export
+        b["comment_version"], a["comment_version"] = (
+            _first_version(b["comment"]),
+            _first_version(a["comment"]),
+        )
+        b["export"] = _export_for(b_channel, b_admin)
+        a["export"] = _export_for(a_channel, self.a_members[Role.AUDITOR])
 
     def url(self, name, side):
         objects = self.objects[side]
         if name in OBJECT_ROUTES:
-            kwargs = {arg: objects[key].pk for arg, key in OBJECT_ROUTES[name].items()}
+            kwargs = {
+                arg: key[1:] if key.startswith("=") else objects[key].pk
+                for arg, key in OBJECT_ROUTES[name].items()
+            }
         elif name in SECRET_ROUTES or name in ALLAUTH_KEY_ROUTES:
             kwargs = {}
             keys = SECRET_ROUTES.get(name) or ALLAUTH_KEY_ROUTES[name]
@@ -300,6 +319,23 @@ def _post_with_photo(author, text, channel, **fields):
             Post.objects.filter(pk=post.pk).update(**fields)
             post.refresh_from_db()
         return post, post.photos.get()
+
+
+def _first_version(comment):
+    from moderation.models import CommentVersion
+
+    with agency_scope(comment.agency_id):
+        return CommentVersion.objects.filter(comment=comment).order_by("seq").first()
+
+
+def _export_for(channel, member):
+    from audit.models import Export
+
+    with agency_scope(channel.agency_id):
+        return Export.objects.create(
+            agency_id=channel.agency_id, requested_by_id=member.pk,
+            requested_by_label=member.user.username, format="csv",
+        )  # fmt: skip
 
 
 def _hold_and_request(agency, administrator, name):

@@ -86,6 +86,10 @@ class Command(BaseCommand):
                     "--workers", "2", "--threads", "4", "--access-logfile", "-"],
             "worker": [python, "-m", "celery", "-A", "smc", "worker", "--loglevel", "INFO",
                        "--concurrency", "2", "--queues", "celery"],
+            # Exports (R4) on their own worker, so a long one never delays the rest.
+            "export-worker": [python, "-m", "celery", "-A", "smc", "worker", "--loglevel",
+                              "INFO", "--concurrency", "1", "--queues", "exports",
+                              "--hostname", "exports@%h"],
             "beat": [python, "-m", "celery", "-A", "smc", "beat", "--loglevel", "INFO",
                      "--schedule", schedule],
         }  # fmt: skip

@@ -35,8 +35,8 @@ def simulator_environment(base_port: int) -> dict[str, str]:
 
 LOGINS = [
     ("admin", "Administrator, Metro City Police"),
-    ("pio", "Supervisor (PIO), Metro City Police; also in Riverside County Fire"),
-    ("officer", "User (patrol officer), Metro City Police"),
+    ("pio", "Supervisor (PIO), Metro City Police: approves Patrol's posts; also in Riverside"),
+    ("officer", "User (patrol officer), Metro City Police: every post needs approval"),
     ("auditor", "Auditor, Metro City Police"),
     ("fire-admin", "Administrator, Riverside County Fire (the second agency)"),
 ]

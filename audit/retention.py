@@ -442,11 +442,9 @@ def purge_event_content(ids: list[int]) -> int:
         return cursor.fetchone()[0]
 
 
-def _event_records(scope: RequestScope) -> Iterator[RequestedRecord]:
-    """Events for a records request: every chained field, the hash and the content (or
-    its absence after a purge), so a package can prove them against the chain."""
-    from audit.services import CHAINED_FIELDS
-
+def request_events(scope: RequestScope):
+    """The events a records request covers, as a queryset (a package's chain proof
+    needs them as one, to find the entries in between)."""
     found = AuditEvent.objects.filter(
         agency_id=active_agency_id(), occurred_at__gte=scope.since, occurred_at__lt=scope.until
     )
@@ -454,6 +452,15 @@ def _event_records(scope: RequestScope) -> Iterator[RequestedRecord]:
         found = found.filter(on_behalf_of_id=scope.channel_id)
     if scope.person:
         found = found.filter(actor_label__iexact=scope.person)
+    return found
+
+
+def _event_records(scope: RequestScope) -> Iterator[RequestedRecord]:
+    """Events for a records request: every chained field, the hash and the content (or
+    its absence after a purge), so a package can prove them against the chain."""
+    from audit.services import CHAINED_FIELDS
+
+    found = request_events(scope)
     names = (*CHAINED_FIELDS, "hash", "content", "purged_at")
     for pk, *values in found.order_by("seq").values_list("pk", *names).iterator(chunk_size=2000):
         fields = dict(zip(names, values, strict=True))

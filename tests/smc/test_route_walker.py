@@ -39,6 +39,7 @@ OBJECT_ROUTES = {
     "audit:event_detail": {"event_id": "event"},
     "audit:release_hold": {"hold_id": "legal_hold"},
     "audit:request_detail": {"request_id": "records_request"},
+    "audit:request_package": {"request_id": "records_request"},
     "audit:export_detail": {"export_id": "export"},
     "audit:export_download": {"export_id": "export"},
     # "=text" is the argument itself, not an object's id.
@@ -120,8 +121,8 @@ SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation",
 # Record keeping an auditor may do (accounts.permissions.record_keeping): a legal hold, a
 # records request. They change no record and no agency work; each is itself recorded.
 RECORD_KEEPING = {"audit:hold_list", "audit:release_hold", "audit:request_list",
-                  # asking for an export (R4)
-                  "audit:export_list"}  # fmt: skip
+                  # asking for an export (R4), and a records request's package
+                  "audit:export_list", "audit:request_package"}  # fmt: skip
 
 
 def all_routes():
@@ -178,15 +179,12 @@ class World:
             a_event = AuditEvent.objects.order_by("seq").first()
         b_channel = make_channel(self.b, name="Bravo Hidden Channel", administrator=b_admin)
         a_channel = make_channel(self.a, name="Alpha channel", administrator=a_admin)
-        b_comment, b_export = self.comment_and_export(b_channel, b_admin)
-        a_comment, a_export = self.comment_and_export(a_channel, self.a_members[Role.AUDITOR])
         self.objects = {
             "b": {"membership": b_person, "invitation": b_invitation, "event": b_event,
-                  "unit": b_unit, "channel": b_channel, "comment_version": b_comment,
-                  "export": b_export},
+                  "unit": b_unit, "channel": b_channel},
             "a": {"membership": self.a_members[Role.USER], "invitation": a_invitation,
                   "event": a_event, "unit": make_unit(self.a, name="Alpha unit"),
-                  "channel": a_channel, "comment_version": a_comment, "export": a_export},
+                  "channel": a_channel},
         }  # fmt: skip
         self.markers = ["Bravo Secret Agency", "Bravo Hidden Unit", "bravo_person",
                         "bravo@bravo.example", "invitee@bravo.example",

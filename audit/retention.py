@@ -48,6 +48,8 @@ class Candidate:
     occurred_at: datetime  # the date retention counts from (its last action)
     channel_id: int | None = None
     people: tuple[str, ...] = ()  # usernames, handles, names: what a hold on a person names
+    # Every channel, for a record on several (a post): a hold on any of them holds it.
+    channel_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,7 +258,7 @@ def holding(hold: LegalHold, kind: str, candidate: Candidate) -> bool:
         return False
     if hold.record_id and hold.record_id != str(candidate.record_id):
         return False
-    if hold.channel_id and hold.channel_id != candidate.channel_id:
+    if hold.channel_id and hold.channel_id not in {candidate.channel_id, *candidate.channel_ids}:
         return False
     if hold.person and hold.person.casefold() not in {p.casefold() for p in candidate.people}:
         return False

@@ -12,6 +12,7 @@ of comments that go out in answer to a records request.
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
 from audit.requests import register_personal_data_finder
@@ -58,7 +59,10 @@ def _describe(acted_on: bool):
 
 
 def _purge(ids: list[int]) -> int:
-    CommentVersion.objects.filter(comment_id__in=ids).delete()
+    # Versions are append-only for everyone (migration 0005); the one way to remove them
+    # is this function, for a purge (0006).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT moderation_purge_comment_versions(%s::bigint[])", [list(ids)])
     deleted, _ = Comment.objects.filter(pk__in=ids).delete()
     return deleted
 

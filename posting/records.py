@@ -18,6 +18,7 @@ only once that has committed; the chain keeps what was done with it.
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -166,7 +167,11 @@ def _media(post: Post) -> list[tuple[str, object]]:
     """The photos as sent to platforms (EXIF and GPS removed), for a package; the
     originals stay internal."""
     return [
-        (f"post-{post.pk}-photo-{photo.pk}", photo.cleaned.open)
+        (
+            f"post-{post.pk}-photo-{photo.pk}"
+            + (mimetypes.guess_extension(photo.content_type) or ""),
+            photo.cleaned.open,
+        )
         for photo in _photos(post)
         if photo.cleaned and photo.cleaned.storage.exists(photo.cleaned.name)
     ]

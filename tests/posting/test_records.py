@@ -156,3 +156,42 @@ def test_a_hold_on_any_channel_of_a_post_holds_it(desk, old_posts):
     report = next(r for r in reports if r.kind == "posting.post")
     assert report.purged == 0 and withdrawn.pk in report.held
     assert Post.objects.filter(pk=withdrawn.pk).exists()
+
+
+def test_a_searched_package_holds_every_revision_and_the_photo_as_sent(desk, settings, tmp_path):
+    import hashlib
+    import json
+    import subprocess
+    import sys
+    import zipfile
+
+    from audit.exports import services as exports
+    from audit.exports import verify
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SMC_EXPORT_DIR = str(tmp_path / "exports")
+    photo = PhotoUpload(upload(jpeg_with_gps()), uuid.uuid4().hex)
+    changes = DraftChanges(text="Road closed on Elm St until 5 pm.", channels=[desk.x])
+    post = save_draft(author=desk.officer, client_key=uuid.uuid4(), changes=changes,
+                      photos=[photo])  # fmt: skip
+    post = submit_post(author=desk.officer, post=post)
+    edit_as_supervisor(supervisor=desk.sergeant, post=post, text="Road closed on Maple Avenue.")
+    asked = exports.request_export(auditor=desk.auditor, filters={"text": "Elm"}, format="package")
+    made = exports.make_export(export_id=asked.pk)
+    assert made.status == "ready", made.error
+    path = exports.export_path(made)
+    with zipfile.ZipFile(path) as archive:
+        rows = [json.loads(x) for x in archive.read("records/posts.jsonl").splitlines()]
+        media = [n for n in archive.namelist() if n.startswith("media/posts/")]
+        sent = archive.read(media[0])
+    assert [(r["post_id"], r["text"]) for r in rows] == [
+        (post.pk, "Road closed on Elm St until 5 pm."),
+        (post.pk, "Road closed on Maple Avenue."),
+    ]
+    assert len(media) == 1 and media[0].endswith(".jpg")
+    assert hashlib.sha256(sent).hexdigest() == PostPhoto.objects.get(post=post).cleaned_sha256
+    checked = subprocess.run(
+        [sys.executable, "-I", str(verify.__file__), str(path)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from json.encoder import encode_basestring
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -171,10 +172,17 @@ def _canonical_parts(fields: dict) -> tuple[str, str, str]:
     )
 
 
+# Every parameter typed, so the statement's types are the same on every call and it can
+# be prepared once per connection (see record_event).
+_APPEND_TYPES = (
+    "bigint", "text", "timestamptz", "bigint", "text", "text", "bigint", "text", "text",
+    "text", "text", "text", "text", "text", "text", "inet", "text",
+    "text", "text", "jsonb", "text", "text", "text",
+)  # fmt: skip
 _APPEND = (
     "SELECT event_id, event_seq, event_prev, event_hash FROM audit_append("  # noqa: S608
-    + ", ".join(["%s"] * 17)
-    + ", %s, %s, %s::jsonb, %s, %s, %s)"
+    + ", ".join(f"%s::{kind}" for kind in _APPEND_TYPES)
+    + ")"
 )
 _APPENDED = (
     "agency_id", "agency_label", "occurred_at", "actor_id", "actor_label", "actor_role",
@@ -245,11 +253,17 @@ def record_event(
         else:
             # Outside any transaction the call is its own transaction: one round trip
             # (audit_append opens its agency's row scope itself, so the row scope guard's
-            # BEGIN, set_config and COMMIT around it are not needed).
+            # BEGIN, set_config and COMMIT around it are not needed), through a prepared
+            # statement with server-side parameters: PostgreSQL parses and plans it once
+            # per connection, and nothing is quoted into SQL text here.
             connection.ensure_connection()
-            appended = connection.connection.execute(_APPEND, params).fetchone()
+            with psycopg.Cursor(connection.connection) as cursor:
+                appended = cursor.execute(_APPEND, params, prepare=True).fetchone()
     event_id, fields["seq"], fields["prev_hash"], fields["hash"] = appended
-    if event_hash(fields) != fields["hash"]:
+    # The database put only prev_hash and seq into the bytes it hashed; the rest are the
+    # canonical JSON written here by the same encoder as chained_bytes.
+    canonical = f"{parts[0]}{fields['prev_hash']}{parts[1]}{fields['seq']}{parts[2]}"
+    if hashlib.sha256(canonical.encode()).hexdigest() != fields["hash"]:
         # Never expected: the database and Python disagree on the canonical bytes. Refused
         # here (rolled back with the caller's transaction); verify_audit would name it too.
         raise AuditError("The record's hash scheme disagrees with the database.")

@@ -323,12 +323,13 @@ _VERIFY_SELECT = (  # built from constant field names only
     "SELECT e.seq, e.prev_hash, e.hash, "  # noqa: S608
     # the content's own hash, checked where the content is, instead of shipping it
     "e.content = '' OR encode(sha256(convert_to(e.content, 'UTF8')), 'hex') = e.content_sha256, "
-    "row_to_json(head)::text, e.details::text, row_to_json(tail)::text "
+    # the JSON before details, up to its key, and after it, from its comma on
+    f"left(row_to_json(head)::text, -1) || '{_KEY_PREFIXES[_DETAILS_AT]}', "
+    "e.details::text, ',' || substr(row_to_json(tail)::text, 2) "
     "FROM audit_auditevent e, "
     f"LATERAL (SELECT {', '.join(map(_sql_field, _SORTED_FIELDS[:_DETAILS_AT]))}) head, "
     f"LATERAL (SELECT {', '.join(map(_sql_field, _SORTED_FIELDS[_DETAILS_AT + 1 :]))}) tail"
 )
-_DETAILS_KEY = _KEY_PREFIXES[_DETAILS_AT]
 # canonical_json's encoder, made once: verification encodes a details value per event.
 _canonical_details = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
@@ -360,12 +361,12 @@ def _walk(agency_id: int | None, checkpoints: dict) -> tuple[int, str, tuple | N
     """The chain's length and last hash, and (seq, problem) of its first broken link."""
     expected_seq, prev_hash, count = 1, GENESIS, 0
     # Locals, and one combined test per event: this loop is what verification costs.
-    sha256, loads, canonical, key = hashlib.sha256, json.loads, _canonical_details, _DETAILS_KEY
+    sha256, loads, canonical = hashlib.sha256, json.loads, _canonical_details
     with closing(_chain_rows(agency_id)) as rows:  # an early return ends the stream
         for seq, prev, stored_hash, content_ok, head, details, tail in rows:
             if details != "{}":
                 details = canonical(loads(details))
-            blob = f"{head[:-1]}{key}{details},{tail[1:]}".encode()
+            blob = (head + details + tail).encode()
             if (
                 seq != expected_seq
                 or prev != prev_hash

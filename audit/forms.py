@@ -53,6 +53,53 @@ class EventSearchForm(forms.Form):
             self.add_error("until", _("The end date is before the start date."))
         return cleaned
 
+    # --- What the searches read ----------------------------------------------------------
+
+    def event_filters(self) -> dict | None:
+        """Keyword arguments for selectors.events, or None when the log is not asked."""
+        data = self.cleaned_data
+        kind = data.get("kind") or ""
+        if kind.startswith(SOURCE_KIND):
+            return None
+        return {
+            "query": data.get("query"),
+            "action": "" if kind == LOG_ONLY else kind,
+            "outcome": data.get("outcome") or "",
+            "person": data.get("person") or "",
+            "channel": data.get("channel") or "",
+            "since": data.get("since"),
+            "until": data.get("until"),
+        }
+
+    def wanted_sources(self) -> list:
+        """The other apps' records asked for: every source unless a log action, a log
+        outcome or one source was chosen (their records have no action or outcome)."""
+        data = self.cleaned_data
+        kind = data.get("kind") or ""
+        if kind.startswith(SOURCE_KIND):
+            return [s for s in record_sources() if f"{SOURCE_KIND}{s.key}" == kind]
+        if kind or data.get("outcome"):
+            return []
+        return record_sources()
+
+    def terms(self) -> Terms:
+        data = self.cleaned_data
+        return Terms(
+            query=data.get("query") or Terms().query,
+            since=data.get("since"),
+            until=data.get("until"),
+            person=(data.get("person") or "").strip(),
+            channel=(data.get("channel") or "").strip(),
+        )
+
+    def as_saved(self) -> dict:
+        """The filters as they were typed, to store with an export and re-read there."""
+        return {
+            name: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for name, value in self.cleaned_data.items()
+            if name != "query" and value
+        }
+
 
 # --- Retention, legal holds, records requests (R5) -----------------------------------------
 
@@ -145,50 +192,3 @@ class RecordsRequestForm(forms.Form):
         if since and until and since > until:
             self.add_error("date_to", _("The end date is before the start date."))
         return cleaned
-
-    # --- What the searches read ----------------------------------------------------------
-
-    def event_filters(self) -> dict | None:
-        """Keyword arguments for selectors.events, or None when the log is not asked."""
-        data = self.cleaned_data
-        kind = data.get("kind") or ""
-        if kind.startswith(SOURCE_KIND):
-            return None
-        return {
-            "query": data.get("query"),
-            "action": "" if kind == LOG_ONLY else kind,
-            "outcome": data.get("outcome") or "",
-            "person": data.get("person") or "",
-            "channel": data.get("channel") or "",
-            "since": data.get("since"),
-            "until": data.get("until"),
-        }
-
-    def wanted_sources(self) -> list:
-        """The other apps' records asked for: every source unless a log action, a log
-        outcome or one source was chosen (their records have no action or outcome)."""
-        data = self.cleaned_data
-        kind = data.get("kind") or ""
-        if kind.startswith(SOURCE_KIND):
-            return [s for s in record_sources() if f"{SOURCE_KIND}{s.key}" == kind]
-        if kind or data.get("outcome"):
-            return []
-        return record_sources()
-
-    def terms(self) -> Terms:
-        data = self.cleaned_data
-        return Terms(
-            query=data.get("query") or Terms().query,
-            since=data.get("since"),
-            until=data.get("until"),
-            person=(data.get("person") or "").strip(),
-            channel=(data.get("channel") or "").strip(),
-        )
-
-    def as_saved(self) -> dict:
-        """The filters as they were typed, to store with an export and re-read there."""
-        return {
-            name: (value.isoformat() if hasattr(value, "isoformat") else value)
-            for name, value in self.cleaned_data.items()
-            if name != "query" and value
-        }

@@ -12,13 +12,14 @@ of comments that go out in answer to a records request.
 
 from __future__ import annotations
 
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 
 from audit.requests import register_personal_data_finder
 from audit.retention import Candidate, RecordKind, RequestedRecord, register_record_kind
 from moderation.engine import personal_data
 from moderation.engine.normalize import normalize
-from moderation.models import Comment, CommentVersion
+from moderation.models import Comment, CommentVersion, Hold, ModerationAction
 
 
 def _comments(acted_on: bool):
@@ -57,9 +58,19 @@ def _describe(acted_on: bool):
     return describe
 
 
+@transaction.atomic
 def _purge(ids: list[int]) -> int:
+    """A comment past its period goes whole: what SMC did about it, its versions, itself.
+    The versions' append-only trigger lets a DELETE through only while this transaction
+    says it is a retention purge (smc.retention_purge); nothing else ever sets it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL smc.retention_purge = 'on'")
+    ModerationAction.objects.filter(comment_id__in=ids).delete()
+    Hold.objects.filter(comment_id__in=ids).delete()
     CommentVersion.objects.filter(comment_id__in=ids).delete()
     deleted, _ = Comment.objects.filter(pk__in=ids).delete()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL smc.retention_purge = 'off'")
     return deleted
 
 

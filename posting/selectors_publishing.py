@@ -1,34 +1,23 @@
-"""Reading publications (P3, P4) for the post page's channel list."""
+"""Reading publications (P3, P4) for the post page's channel list. Who sees a post is
+posting.selectors.visible_posts: one rule for the post page and its channels."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
 from posting.models import Post, Publication
+from posting.selectors import get_post_for, visible_posts
 from smc.errors import NotFound
 
 
-def _posts_visible_to(viewer):
-    """An author sees their own posts; supervisors, administrators and auditors see the
-    agency's (they approve, manage and audit them)."""
-    posts = Post.objects.filter(agency=viewer.agency)
-    if viewer.role == Role.USER:
-        posts = posts.filter(author=viewer)
-    return posts
-
-
 def get_post_publications_for(viewer, post_id: int) -> Post:
-    post = _posts_visible_to(viewer).select_related("agency").filter(pk=post_id).first()
-    if post is None:
-        raise NotFound(_("That post does not exist."))
-    return post
+    return get_post_for(viewer, post_id)
 
 
 def get_publication_for(viewer, publication_id: int) -> Publication:
     publication = (
         Publication.objects.filter(agency=viewer.agency, pk=publication_id,
-                                   post__in=_posts_visible_to(viewer))
+                                   post__in=visible_posts(viewer))
         .select_related("post", "channel")
         .first()
     )  # fmt: skip

@@ -11,9 +11,11 @@ from posting.services import PostingError, publishing
 
 
 def _render(request, post, status=200):
+    # The channel list is part of the post's page; on its own it is only the htmx partial.
+    if not request.htmx:
+        return redirect("posting:post_detail", post_id=post.pk)
     context = {"post": post, "publications": selectors.publications_of(post)}
-    template = "posting/_publications.html" if request.htmx else "posting/publications.html"
-    return render(request, template, context, status=status)
+    return render(request, "posting/_publications.html", context, status=status)
 
 
 @login_required
@@ -33,7 +35,7 @@ def _act(request, publication_id, action, done_message):
         messages.success(request, done_message % {"channel": publication.channel})
     if request.htmx:
         return _render(request, publication.post)
-    return redirect("posting:post_publications", post_id=publication.post_id)
+    return redirect("posting:post_detail", post_id=publication.post_id)
 
 
 @require_POST

@@ -41,7 +41,7 @@ def published_post(agency, author, simulated_platforms):
 
 def page(client, member, post, **headers):
     client.force_login(member.user)
-    return client.get(reverse("posting:post_publications", args=[post.pk]), **headers)
+    return client.get(reverse("posting:post_publications", args=[post.pk]), follow=True, **headers)
 
 
 def test_the_author_sees_each_channel_with_its_link_but_no_buttons(client, author, published_post):

@@ -178,15 +178,12 @@ class World:
             a_event = AuditEvent.objects.order_by("seq").first()
         b_channel = make_channel(self.b, name="Bravo Hidden Channel", administrator=b_admin)
         a_channel = make_channel(self.a, name="Alpha channel", administrator=a_admin)
-        b_comment, b_export = self.comment_and_export(b_channel, b_admin)
-        a_comment, a_export = self.comment_and_export(a_channel, self.a_members[Role.AUDITOR])
         self.objects = {
             "b": {"membership": b_person, "invitation": b_invitation, "event": b_event,
-                  "unit": b_unit, "channel": b_channel, "comment_version": b_comment,
-                  "export": b_export},
+                  "unit": b_unit, "channel": b_channel},
             "a": {"membership": self.a_members[Role.USER], "invitation": a_invitation,
                   "event": a_event, "unit": make_unit(self.a, name="Alpha unit"),
-                  "channel": a_channel, "comment_version": a_comment, "export": a_export},
+                  "channel": a_channel},
         }  # fmt: skip
         self.markers = ["Bravo Secret Agency", "Bravo Hidden Unit", "bravo_person",
                         "bravo@bravo.example", "invitee@bravo.example",

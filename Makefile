@@ -38,8 +38,11 @@ check: install
 	$(PY) manage.py makemigrations --check --dry-run || { echo "fix: .venv/bin/python manage.py makemigrations"; exit 1; }
 	@bash tools/guards.sh
 
+# The suite's temporary files stay in this checkout: pytest prunes old run folders in a
+# shared /tmp/pytest-of-<user>, which would pull the floor from another checkout's run.
 test: check chromium
-	SMC_DATA_DIR=$${SMC_DATA_DIR:-$(CURDIR)/.smc/test} SMC_HTTPS=false $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	SMC_DATA_DIR=$${SMC_DATA_DIR:-$(CURDIR)/.smc/test} SMC_HTTPS=false $(PY) -m pytest -n 2 \
+	  --basetemp=$(CURDIR)/.smc/pytest-tmp $(PYTEST_ARGS)
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -149,6 +149,15 @@ class Export(models.Model):
     format = models.CharField(max_length=10, choices=Format.choices)
     # The search as typed (EventSearchForm.as_saved), read again when the export is made.
     filters = models.JSONField(default=dict, blank=True)
+    # Set for the package that answers a records request: its records are the request's
+    # scope (audit.requests.records_request_records), redacted, not a search's.
+    records_request = models.ForeignKey(
+        "audit.RecordsRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="packages",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     # Progress: rows expected when asked, rows written so far.
     total = models.BigIntegerField(default=0)

@@ -5,11 +5,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import record_keeping, role_required
 from audit import requests as records_requests
 from audit import selectors
+from audit.exports import services as exports
 from audit.forms import RecordsRequestForm
 from audit.retention import get_record_kind
 
@@ -73,5 +75,29 @@ def request_detail(request, request_id):
     return render(
         request,
         "audit/request_detail.html",
-        {"records_request": found, "kinds": kinds, "redactions": found.redactions.all()[:500]},
+        {
+            "records_request": found,
+            "kinds": kinds,
+            "redactions": found.redactions.all()[:500],
+            "packages": exports.exports_of(member=request.membership).filter(records_request=found)[
+                :20
+            ],
+        },
     )
+
+
+@require_POST
+@login_required
+@readers
+@record_keeping
+def request_package(request, request_id):
+    """Build the package that answers the request, in the background; its page shows
+    the progress bar and the download (for the auditor who asked, for a while)."""
+    found = selectors.get_records_request_for(agency_id=request.agency.pk, request_id=request_id)
+    try:
+        export = exports.request_package(auditor=request.membership, records_request=found)
+    except exports.ExportError as error:
+        messages.error(request, error.message)
+        return redirect("audit:request_detail", request_id=found.pk)
+    messages.success(request, _("The package is being made. It will be ready here."))
+    return redirect("audit:export_detail", export_id=export.pk)

@@ -48,6 +48,8 @@ class Candidate:
     occurred_at: datetime  # the date retention counts from (its last action)
     channel_id: int | None = None
     people: tuple[str, ...] = ()  # usernames, handles, names: what a hold on a person names
+    # Every channel, for a record on several (a post): a hold on any of them holds it.
+    channel_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,7 +258,7 @@ def holding(hold: LegalHold, kind: str, candidate: Candidate) -> bool:
         return False
     if hold.record_id and hold.record_id != str(candidate.record_id):
         return False
-    if hold.channel_id and hold.channel_id != candidate.channel_id:
+    if hold.channel_id and hold.channel_id not in {candidate.channel_id, *candidate.channel_ids}:
         return False
     if hold.person and hold.person.casefold() not in {p.casefold() for p in candidate.people}:
         return False
@@ -442,11 +444,9 @@ def purge_event_content(ids: list[int]) -> int:
         return cursor.fetchone()[0]
 
 
-def _event_records(scope: RequestScope) -> Iterator[RequestedRecord]:
-    """Events for a records request: every chained field, the hash and the content (or
-    its absence after a purge), so a package can prove them against the chain."""
-    from audit.services import CHAINED_FIELDS
-
+def request_events(scope: RequestScope):
+    """The events a records request covers, as a queryset (a package's chain proof
+    needs them as one, to find the entries in between)."""
     found = AuditEvent.objects.filter(
         agency_id=active_agency_id(), occurred_at__gte=scope.since, occurred_at__lt=scope.until
     )
@@ -454,6 +454,15 @@ def _event_records(scope: RequestScope) -> Iterator[RequestedRecord]:
         found = found.filter(on_behalf_of_id=scope.channel_id)
     if scope.person:
         found = found.filter(actor_label__iexact=scope.person)
+    return found
+
+
+def _event_records(scope: RequestScope) -> Iterator[RequestedRecord]:
+    """Events for a records request: every chained field, the hash and the content (or
+    its absence after a purge), so a package can prove them against the chain."""
+    from audit.services import CHAINED_FIELDS
+
+    found = request_events(scope)
     names = (*CHAINED_FIELDS, "hash", "content", "purged_at")
     for pk, *values in found.order_by("seq").values_list("pk", *names).iterator(chunk_size=2000):
         fields = dict(zip(names, values, strict=True))

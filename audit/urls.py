@@ -15,6 +15,11 @@ urlpatterns = [
     path("holds/<int:hold_id>/release/", retention_views.release_hold, name="release_hold"),
     path("requests/", requests_views.request_list, name="request_list"),
     path("requests/<int:request_id>/", requests_views.request_detail, name="request_detail"),
+    path(
+        "requests/<int:request_id>/package/",
+        requests_views.request_package,
+        name="request_package",
+    ),
     path("exports/", views.export_list, name="export_list"),
     path("exports/<int:export_id>/", views.export_detail, name="export_detail"),
     path("exports/<int:export_id>/download/", views.export_download, name="export_download"),

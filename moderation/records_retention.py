@@ -61,16 +61,13 @@ def _describe(acted_on: bool):
 @transaction.atomic
 def _purge(ids: list[int]) -> int:
     """A comment past its period goes whole: what SMC did about it, its versions, itself.
-    The versions' append-only trigger lets a DELETE through only while this transaction
-    says it is a retention purge (smc.retention_purge); nothing else ever sets it."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL smc.retention_purge = 'on'")
+    Versions are append-only for everyone (migration 0005); the one way to remove them is
+    the database function made for a purge (0006)."""
     ModerationAction.objects.filter(comment_id__in=ids).delete()
     Hold.objects.filter(comment_id__in=ids).delete()
-    CommentVersion.objects.filter(comment_id__in=ids).delete()
-    deleted, _ = Comment.objects.filter(pk__in=ids).delete()
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL smc.retention_purge = 'off'")
+        cursor.execute("SELECT moderation_purge_comment_versions(%s::bigint[])", [list(ids)])
+    deleted, _ = Comment.objects.filter(pk__in=ids).delete()
     return deleted
 
 

@@ -113,6 +113,62 @@ def request_export(*, auditor, filters: dict, format: str) -> Export:
     return export
 
 
+def request_package(*, auditor, records_request) -> Export:
+    """An auditor asks for the package that answers a records request: made like any
+    package (same queue, progress, download rules and verifier), from the request's
+    scope with personal data redacted in the copy (audit.exports.request_packages).
+    Raises ExportError when its log entries are over the administrator's limit."""
+    from audit.exports.request_packages import selected_events
+    from audit.tasks import make_export  # tasks import this module
+
+    actor: Actor = auditor.audit_actor
+    filters = {"records request": records_request.reference}
+    total = selected_events(records_request).count()
+    limit = settings.SMC_EXPORT_MAX_RECORDS
+    if total > limit:
+        record_event(
+            actor=actor,
+            action=Action.EXPORT_REFUSED,
+            outcome=Outcome.DENIED,
+            subject=records_request,
+            reason=f"{total} entries is over the limit of {limit}",
+            details={"format": Export.Format.PACKAGE, "filters": filters, "entries": total},
+        )
+        raise ExportError(
+            _(
+                "This request covers %(total)s log entries, more than the %(limit)s one "
+                "export may hold (a limit your administrator set). Open one request per "
+                "part of the dates and package each."
+            )
+            % {"total": f"{total:,}", "limit": f"{limit:,}"}
+        )
+    with transaction.atomic():
+        export = Export.objects.create(
+            agency_id=actor.agency_id,
+            requested_by_id=auditor.pk,
+            requested_by_label=actor.user_label,
+            format=Export.Format.PACKAGE,
+            filters=filters,
+            records_request=records_request,
+            total=total,
+        )
+        record_event(
+            actor=actor,
+            action=Action.EXPORT_REQUESTED,
+            subject=records_request,
+            details={
+                "format": Export.Format.PACKAGE,
+                "filters": filters,
+                "export": export.pk,
+                "entries": total,
+            },
+        )
+        transaction.on_commit(
+            lambda: make_export.delay(agency_id=export.agency_id, export_id=export.pk)
+        )
+    return export
+
+
 # --- Reading -----------------------------------------------------------------------------------
 
 
@@ -333,12 +389,17 @@ def make_export(*, export_id: int) -> Export | None:
     partial = path.with_suffix(path.suffix + ".partial")
     manifest_sha256 = ""
     try:
-        form = _search(export.filters)
-        selected = _selected_events(export.agency_id, form).filter(seq__lte=head.seq)
+        if export.records_request_id is not None:
+            _count_request_records(export)
+        else:
+            form = _search(export.filters)
+            selected = _selected_events(export.agency_id, form).filter(seq__lte=head.seq)
         # One transaction: the server-side cursor lives in it (outside one, PostgreSQL
         # would copy the whole result aside before the first row).
         with transaction.atomic():
-            if export.format == Export.Format.PACKAGE:
+            if export.records_request_id is not None:
+                manifest_sha256 = _make_request_package(export, partial, head)
+            elif export.format == Export.Format.PACKAGE:
                 manifest_sha256 = _make_package(export, partial, form, selected, head)
             else:
                 copied = writing.Copied()
@@ -379,6 +440,28 @@ def make_export(*, export_id: int) -> Export | None:
             },
         )
     return export
+
+
+def _count_request_records(export: Export) -> None:
+    """A request's records are counted before they are written, so the progress bar
+    has its end (the count asked with the request was of log entries only)."""
+    from audit.exports.request_packages import count_records
+
+    with transaction.atomic():
+        export.total = count_records(export.records_request)
+    Export.objects.filter(pk=export.pk).update(total=export.total)
+
+
+def _make_request_package(export: Export, path: Path, head: ChainHead) -> str:
+    from audit.exports.request_packages import make_request_package
+
+    return make_request_package(
+        export,
+        path,
+        head,
+        report=lambda written: _report(export, written),
+        links=lambda selected, first_seq: _links(export.agency_id, selected, first_seq, head.seq),
+    )
 
 
 def _file_digest(path: Path) -> tuple[int, str]:

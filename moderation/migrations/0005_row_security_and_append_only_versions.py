@@ -5,10 +5,9 @@ from smc.tenancy import agency_row_security
 
 class Migration(migrations.Migration):
     """Tenancy backstop for the new tables, and the archive's promise (M1) kept by the
-    database: a comment version, once written, is never changed, and removed only by a
-    retention purge (R5: moderation/records_retention.py sets smc.retention_purge for its
-    own transaction). Ingest only inserts versions; every change seen on a platform is a
-    new version."""
+    database: a comment version, once written, is never changed or removed, by any role
+    but the table's owner (the app never connects as the owner). Ingest only inserts
+    versions; every change seen on a platform is a new version."""
 
     dependencies = [("moderation", "0004_actions_holds_policy")]
 
@@ -18,9 +17,6 @@ class Migration(migrations.Migration):
             CREATE FUNCTION moderation_refuse_version_change() RETURNS trigger
             LANGUAGE plpgsql AS $$
             BEGIN
-              IF TG_OP = 'DELETE' AND current_setting('smc.retention_purge', true) = 'on' THEN
-                RETURN OLD;
-              END IF;
               RAISE EXCEPTION 'archived comment versions are append-only: % refused', TG_OP
                 USING ERRCODE = 'insufficient_privilege';
             END $$;

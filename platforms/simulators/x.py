@@ -561,7 +561,10 @@ class XSimulator(Simulator):
             raise invalid("media", upload.filename, "The media type is not recognized.")
         image_type, width, height = found
         media_id = self.new_id()
+        # The bytes are kept, as the platform keeps them, so a test can check what SMC
+        # sent (no EXIF or GPS in a published photo, P1).
         self.media[media_id] = {"account_id": account.account_id, "alt_text": "",
+                                "data": upload.data,
                                 "expires_at": self.clock.now() + MEDIA_LIFETIME_S}  # fmt: skip
         return SimResponse.json(200, {"data": {
             "id": media_id, "media_key": f"3_{media_id}", "size": len(upload.data),

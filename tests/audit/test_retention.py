@@ -26,7 +26,7 @@ from audit.services import verify_chain
 from moderation import ingest
 from moderation.models import Comment, CommentVersion
 from platforms.adapters.base import CommentBatch, IncomingComment
-from smc.tenancy import every_agency
+from smc.tenancy import agency_scope, every_agency
 from tests.conftest import app_connection, owner_connection
 from tests.factories import make_agency, make_channel, make_member
 
@@ -280,3 +280,26 @@ def test_the_purge_command_refuses_held_records_with_a_clear_message(agency, adm
     assert AuditEvent.objects.filter(action=Action.PURGE_REFUSED).count() == 1
     with pytest.raises(CommandError, match="There is no kind of record called"):
         call_command("purge_records", "--agency", "metro", "--kind", "posts", "1")
+
+
+def test_only_the_purge_function_removes_archived_comment_versions(transactional_db):
+    agency = make_agency(name="Versions PD")
+    admin = make_member(agency, role=Role.ADMINISTRATOR, username="alex")
+    with agency_scope(agency):
+        channel = make_channel(agency, administrator=admin)
+        batch = [IncomingComment("c1", "p1", None, "u1", "Pat", "pat", "hello", timezone.now())]
+        ingest.archive_comments(channel=channel, batch=CommentBatch(batch, None))
+        comment = Comment.objects.get()
+    # The app role cannot borrow the purge's flag: it is not the table's owner.
+    with app_connection() as c:
+        c.execute("SELECT set_config('smc.every_agency', 'on', false)")
+        c.execute("SELECT set_config('smc.comment_purge', 'on', false)")
+        with pytest.raises(psycopg.Error, match="append-only"):
+            c.execute(f"DELETE FROM moderation_commentversion WHERE comment_id = {comment.pk}")
+    # Through the function, in the agency's scope, they go (retention's purge).
+    with app_connection() as c:
+        c.execute("SELECT set_config('smc.every_agency', 'on', false)")
+        purged = c.execute("SELECT moderation_purge_comment_versions(%s)", [[comment.pk]])
+        assert purged.fetchone()[0] == 1
+    with every_agency():
+        assert not CommentVersion.objects.filter(comment_id=comment.pk).exists()

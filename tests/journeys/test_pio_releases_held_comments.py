@@ -2,6 +2,8 @@
 held; the PIO releases one with the keyboard, two more in bulk, keeps one hidden with the
 keyboard, and the platform (the simulator) shows the released ones again."""
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -49,14 +51,21 @@ def test_a_pio_releases_held_comments_with_the_keyboard_and_in_bulk(
     def text_of(row) -> str:
         return row.get_by_test_id("comment-text").inner_text()
 
+    def keyboard_ready():
+        # The queue's script marks the first row current once it listens: a key pressed
+        # before that would reach a page without shortcuts.
+        expect(rows.nth(0)).to_have_class(re.compile(r"\bcurrent\b"))
+
     # The keyboard: the first row is current; r releases it.
     first = text_of(rows.nth(0))
+    keyboard_ready()
     desk.keyboard.press("r")
     expect(desk.locator(".message-success")).to_contain_text("1 comment released.")
     expect(rows).to_have_count(3)
 
     # x selects, j moves down: two selected, released with the bulk button.
     bulk = [text_of(rows.nth(0)), text_of(rows.nth(1))]
+    keyboard_ready()
     desk.keyboard.press("x")
     desk.keyboard.press("j")
     desk.keyboard.press("x")
@@ -68,6 +77,7 @@ def test_a_pio_releases_held_comments_with_the_keyboard_and_in_bulk(
     # The last one: h keeps it hidden.
     [kept] = [t for t in TEXTS if t not in (first, *bulk)]
     expect(rows).to_have_count(1)
+    keyboard_ready()
     desk.keyboard.press("h")
     expect(desk.locator(".message-success")).to_contain_text("1 comment kept hidden.")
     expect(desk.get_by_test_id("queue-empty")).to_be_visible()

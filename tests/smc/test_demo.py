@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import requests
 
+from smc.management.commands.load_demo_posts import PUBLISHED, WAITING
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +90,23 @@ def test_the_demo_runs_the_product_and_ctrl_c_stops_all_of_it(tmp_path):
         wait_for(lambda: "celery@" in log_path.read_text() and " ready." in log_path.read_text(),
                  what="the Celery worker", timeout=60, process=demo)  # fmt: skip
         assert "beat: Starting..." in log_path.read_text()
+        # The demo's posts: one waits on the PIO's approval queue, one the worker has
+        # published to the simulators (X is the second).
+        assert "Loaded the demo posts" in log_path.read_text()
+        pio = requests.Session()
+        pio.get(f"{base}/login/", timeout=10)
+        token = pio.cookies.get("csrftoken")
+        pio.post(f"{base}/login/", data={"login": "pio", "password": "demo",
+                                         "csrfmiddlewaretoken": token})  # fmt: skip
+        queue = pio.get(f"{base}/posts/approvals/", timeout=10).text
+        assert queue.count("data-approval ") == 1 and WAITING in queue
+
+        def published_on_x():
+            items = requests.get(f"http://127.0.0.1:{simulator_port + 1}/_sim/published",
+                                 timeout=5).json()["items"]  # fmt: skip
+            return any(item["text"] == PUBLISHED for item in items)
+
+        wait_for(published_on_x, what="the demo's approved post on X", timeout=60, process=demo)
         for offset, platform in enumerate(("facebook", "x", "youtube", "mastodon", "bluesky")):
             health = requests.get(f"http://127.0.0.1:{simulator_port + offset}/_sim/health",
                                   timeout=5).json()  # fmt: skip

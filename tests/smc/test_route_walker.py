@@ -39,6 +39,7 @@ OBJECT_ROUTES = {
     "audit:event_detail": {"event_id": "event"},
     "audit:release_hold": {"hold_id": "legal_hold"},
     "audit:request_detail": {"request_id": "records_request"},
+    "audit:request_package": {"request_id": "records_request"},
     "audit:export_detail": {"export_id": "export"},
     "audit:export_download": {"export_id": "export"},
     # "=text" is the argument itself, not an object's id.
@@ -120,8 +121,8 @@ SELF_SERVICE = {"accounts:switch_agency", "accounts:accept_invitation",
 # Record keeping an auditor may do (accounts.permissions.record_keeping): a legal hold, a
 # records request. They change no record and no agency work; each is itself recorded.
 RECORD_KEEPING = {"audit:hold_list", "audit:release_hold", "audit:request_list",
-                  # asking for an export (R4)
-                  "audit:export_list"}  # fmt: skip
+                  # asking for an export (R4), and a records request's package
+                  "audit:export_list", "audit:request_package"}  # fmt: skip
 
 
 def all_routes():

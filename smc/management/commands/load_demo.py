@@ -1,8 +1,12 @@
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Agency, Role, Unit
+from accounts import authority
+from accounts.models import Agency, Membership, Role, Unit
 from accounts.services import add_member
+from moderation.policies import PolicyChange, save_policy
 from smc.tenancy import agency_scope
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - the demo's published password, never used in production
@@ -44,6 +48,9 @@ class Command(BaseCommand):
             # One person in both agencies, so switching agency can be tried.
             add_member(agency=fire, username="pio", password=DEMO_PASSWORD, role=Role.USER,
                        actor_label="demo")  # fmt: skip
+            with agency_scope(metro):
+                self._metro_authority(metro)
+                self._metro_comment_policy(metro)
         self.stdout.write(f"Loaded demo agencies {metro.slug} and {fire.slug}.")
 
     def _agency(self, name, slug, time_zone, units, people):
@@ -67,3 +74,42 @@ class Command(BaseCommand):
                     actor_label="demo",
                 )
         return agency
+
+    def _metro_authority(self, metro):
+        """A3–A5 as an administrator sets them on the Units and People pages: the PIO and
+        the sergeant approve Patrol's posts, the officer always needs approval, the PIO
+        holds publishing training, and an approval moves up after a working day."""
+        people = {m.user.username: m for m in Membership.objects.filter(agency=metro)
+                  .select_related("user", "agency")}  # fmt: skip
+        units = {u.name: u for u in Unit.objects.filter(agency=metro)}
+        admin = people["admin"]
+        authority.set_unit_supervisors(
+            administrator=admin,
+            unit=units["Patrol Division"],
+            memberships=[people["pio"], people["sergeant"]],
+        )
+        authority.set_unit_supervisors(administrator=admin,
+                                       unit=units["Public Information Office"],
+                                       memberships=[people["pio"]])  # fmt: skip
+        authority.set_member_needs_approval(administrator=admin, membership=people["officer"],
+                                            needs_approval=True)  # fmt: skip
+        today = authority.agency_today(metro)
+        authority.record_training(administrator=admin, membership=people["pio"],
+                                  course="Social media for public information officers",
+                                  completed_on=today - timedelta(days=90),
+                                  expires_on=today + timedelta(days=275))  # fmt: skip
+        authority.set_escalation_time(administrator=admin, minutes=8 * 60)
+
+    def _metro_comment_policy(self, metro):
+        """M2–M4: the desk is staffed on weekdays by day, so at night and at weekends every
+        new comment is held for the morning; spam is held for review at any hour, so the
+        review queue has work whenever the demo runs."""
+        admin = Membership.objects.get(agency=metro, user__username="admin")
+        weekdays = {str(day): ["08:00", "18:00"] for day in range(5)}
+        save_policy(editor=admin, change=PolicyChange(
+            actions={"personal_data": "hide", "profanity": "hide", "spam": "hold",
+                     "custom": "hold"},
+            reply_templates={}, block_terms=[], allow_terms=[],
+            hold_outside_staffed_hours=True, staffed_hours=weekdays,
+            surge_per_minute=30, surge_per_channel={},
+        ))  # fmt: skip

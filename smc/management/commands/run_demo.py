@@ -1,8 +1,9 @@
 """`make demo`: the whole product on one machine, as one process tree.
 
 Migrates, loads the demo data once, then runs the web server (gunicorn), a Celery
-worker, Celery beat and (once they exist) the platform simulators. Ctrl-C stops every
-child, then the embedded PostgreSQL and Redis if this process started them.
+worker, Celery beat and the platform simulators, connects the demo channels and (once)
+makes the demo's posts. Ctrl-C stops every child, then the embedded PostgreSQL and
+Redis if this process started them.
 """
 
 import os
@@ -34,8 +35,8 @@ def simulator_environment(base_port: int) -> dict[str, str]:
 
 LOGINS = [
     ("admin", "Administrator, Metro City Police"),
-    ("pio", "Supervisor (PIO), Metro City Police; also in Riverside County Fire"),
-    ("officer", "User (patrol officer), Metro City Police"),
+    ("pio", "Supervisor (PIO), Metro City Police: approves Patrol's posts; also in Riverside"),
+    ("officer", "User (patrol officer), Metro City Police: every post needs approval"),
     ("auditor", "Auditor, Metro City Police"),
     ("fire-admin", "Administrator, Riverside County Fire (the second agency)"),
 ]
@@ -115,6 +116,10 @@ class Command(BaseCommand):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         subprocess.run([sys.executable, "manage.py", "connect_demo_channels",
                         "--simulator-port", str(simulator_port)], env=env, check=False)  # fmt: skip
+        # The demo's posts need its channels; the worker and beat, already running,
+        # publish the approved one.
+        subprocess.run([sys.executable, "manage.py", "load_demo_posts"], env=env,
+                       check=False)  # fmt: skip
 
     def _supervise(self, children):
         stopping = False

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0007_exports"),
+        ("audit", "0008_export_records_request"),
     ]
 
     operations = [

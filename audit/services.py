@@ -14,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC
 from json.encoder import encode_basestring
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -170,10 +172,17 @@ def _canonical_parts(fields: dict) -> tuple[str, str, str]:
     )
 
 
+# Every parameter typed, so the statement's types are the same on every call and it can
+# be prepared once per connection (see record_event).
+_APPEND_TYPES = (
+    "bigint", "text", "timestamptz", "bigint", "text", "text", "bigint", "text", "text",
+    "text", "text", "text", "text", "text", "text", "inet", "text",
+    "text", "text", "jsonb", "text", "text", "text",
+)  # fmt: skip
 _APPEND = (
     "SELECT event_id, event_seq, event_prev, event_hash FROM audit_append("  # noqa: S608
-    + ", ".join(["%s"] * 17)
-    + ", %s, %s, %s::jsonb, %s, %s, %s)"
+    + ", ".join(f"%s::{kind}" for kind in _APPEND_TYPES)
+    + ")"
 )
 _APPENDED = (
     "agency_id", "agency_label", "occurred_at", "actor_id", "actor_label", "actor_role",
@@ -244,11 +253,17 @@ def record_event(
         else:
             # Outside any transaction the call is its own transaction: one round trip
             # (audit_append opens its agency's row scope itself, so the row scope guard's
-            # BEGIN, set_config and COMMIT around it are not needed).
+            # BEGIN, set_config and COMMIT around it are not needed), through a prepared
+            # statement with server-side parameters: PostgreSQL parses and plans it once
+            # per connection, and nothing is quoted into SQL text here.
             connection.ensure_connection()
-            appended = connection.connection.execute(_APPEND, params).fetchone()
+            with psycopg.Cursor(connection.connection) as cursor:
+                appended = cursor.execute(_APPEND, params, prepare=True).fetchone()
     event_id, fields["seq"], fields["prev_hash"], fields["hash"] = appended
-    if event_hash(fields) != fields["hash"]:
+    # The database put only prev_hash and seq into the bytes it hashed; the rest are the
+    # canonical JSON written here by the same encoder as chained_bytes.
+    canonical = f"{parts[0]}{fields['prev_hash']}{parts[1]}{fields['seq']}{parts[2]}"
+    if hashlib.sha256(canonical.encode()).hexdigest() != fields["hash"]:
         # Never expected: the database and Python disagree on the canonical bytes. Refused
         # here (rolled back with the caller's transaction); verify_audit would name it too.
         raise AuditError("The record's hash scheme disagrees with the database.")
@@ -283,61 +298,52 @@ def _chain(agency_id: int | None) -> dict:
     return {"agency_id__isnull": True} if agency_id is None else {"agency_id": agency_id}
 
 
-# Verification has PostgreSQL write each event's canonical JSON (to_json escapes strings
-# exactly as json.dumps(ensure_ascii=False) does; integers, null and the time are plain
-# text) and hashes it here, in Python, so the per-event work left in Python is one
-# SHA-256: a million-event chain verifies in seconds. `details` is the exception: jsonb
-# keeps its keys in its own order, so it comes as text and is re-encoded canonically
-# here unless empty. test_chain.py checks both halves against chained_bytes.
-def _sql_value(name: str) -> str:
+# Verification streams each chain from PostgreSQL in one pass and hashes in Python.
+# PostgreSQL writes the event's canonical JSON around `details` with row_to_json over
+# the chained fields in sorted order: compact (no spaces), strings escaped exactly as
+# json.dumps(ensure_ascii=False) escapes them, integers and null plain, one C call per
+# half instead of an expression per field. `details` comes as text and is re-encoded
+# canonically here (jsonb keeps its keys in its own order) unless empty. The rows are
+# streamed rather than fetched page by page, so PostgreSQL writes the next rows while
+# Python hashes these: the two run side by side on two cores, in constant memory.
+# test_chain.py checks the bytes against chained_bytes, awkward text included.
+def _sql_field(name: str) -> str:
     if name == "occurred_at":
-        moment = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-        return f"'\"' || {moment} || 'Z\"'"
+        return (
+            "to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
+            "AS occurred_at"
+        )
     if name == "ip":
-        return "coalesce(to_json(host(ip))::text, 'null')"
-    if name in ("seq", "agency_id", "actor_id", "on_behalf_of_id"):
-        return f"coalesce({name}::text, 'null')"
-    return f"to_json({name})::text"
-
-
-def _sql_canonical(names) -> str:
-    return " || ".join(
-        f"'{_KEY_PREFIXES[_SORTED_FIELDS.index(n)]}' || {_sql_value(n)}" for n in names
-    )
+        return "host(e.ip) AS ip"
+    return f"e.{name}"
 
 
 _DETAILS_AT = _SORTED_FIELDS.index("details")
-# details written canonically by PostgreSQL when it is flat (strings, integers, true,
-# false, null: the usual case), keys in code-point order; otherwise NULL and Python
-# re-encodes it.
-_FLAT_DETAILS = """CASE WHEN details = '{}'::jsonb THEN '{}' ELSE (
-  SELECT '{' || string_agg(to_json(key)::text || ':' || value::text, ',' ORDER BY key COLLATE "C")
-         || '}'
-  FROM jsonb_each(details)
-  HAVING bool_and(jsonb_typeof(value) IN ('string', 'boolean', 'null')
-                  OR (jsonb_typeof(value) = 'number' AND value::text ~ '^-?[0-9]+$'))
-) END"""
 _VERIFY_SELECT = (  # built from constant field names only
-    "SELECT seq, prev_hash, hash, "  # noqa: S608
+    "SELECT e.seq, e.prev_hash, e.hash, "  # noqa: S608
     # the content's own hash, checked where the content is, instead of shipping it
-    "content = '' OR encode(sha256(convert_to(content, 'UTF8')), 'hex') = content_sha256, "
-    "part.head, part.flat, CASE WHEN part.flat IS NULL THEN details::text END, part.tail "
-    "FROM audit_auditevent, LATERAL (SELECT "
-    + _sql_canonical(_SORTED_FIELDS[:_DETAILS_AT])
-    + f" || '{_KEY_PREFIXES[_DETAILS_AT]}' AS head, "
-    + f"{_FLAT_DETAILS} AS flat, "
-    + _sql_canonical(_SORTED_FIELDS[_DETAILS_AT + 1 :])
-    + " || '}' AS tail) AS part"
+    "e.content = '' OR encode(sha256(convert_to(e.content, 'UTF8')), 'hex') = e.content_sha256, "
+    # the JSON before details, up to its key, and after it, from its comma on
+    f"left(row_to_json(head)::text, -1) || '{_KEY_PREFIXES[_DETAILS_AT]}', "
+    "e.details::text, ',' || substr(row_to_json(tail)::text, 2) "
+    "FROM audit_auditevent e, "
+    f"LATERAL (SELECT {', '.join(map(_sql_field, _SORTED_FIELDS[:_DETAILS_AT]))}) head, "
+    f"LATERAL (SELECT {', '.join(map(_sql_field, _SORTED_FIELDS[_DETAILS_AT + 1 :]))}) tail"
 )
+# canonical_json's encoder, made once: verification encodes a details value per event.
+_canonical_details = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+).encode
 
 
 def _chain_rows(agency_id: int | None) -> Iterator[tuple]:
-    where = "agency_id IS NULL" if agency_id is None else "agency_id = %s"
+    """The chain's events in seq order; inside a transaction whose row scope is open."""
+    where = "e.agency_id IS NULL" if agency_id is None else "e.agency_id = %s"
     params = [] if agency_id is None else [agency_id]
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
-        cursor.execute(f"{_VERIFY_SELECT} WHERE {where} ORDER BY seq", params)
-        while rows := cursor.fetchmany(5000):
-            yield from rows
+    with connection.connection.cursor() as cursor:
+        yield from cursor.stream(
+            f"{_VERIFY_SELECT} WHERE {where} ORDER BY e.seq", params, size=2000
+        )
 
 
 def _label(agency_id: int | None) -> str:
@@ -351,6 +357,54 @@ def _label(agency_id: int | None) -> str:
     ) or ""
 
 
+def _walk(agency_id: int | None, checkpoints: dict) -> tuple[int, str, tuple | None]:
+    """The chain's length and last hash, and (seq, problem) of its first broken link."""
+    expected_seq, prev_hash, count = 1, GENESIS, 0
+    # Locals, and one combined test per event: this loop is what verification costs.
+    sha256, loads, canonical = hashlib.sha256, json.loads, _canonical_details
+    with closing(_chain_rows(agency_id)) as rows:  # an early return ends the stream
+        for seq, prev, stored_hash, content_ok, head, details, tail in rows:
+            if details != "{}":
+                details = canonical(loads(details))
+            blob = (head + details + tail).encode()
+            if (
+                seq != expected_seq
+                or prev != prev_hash
+                or sha256(blob).hexdigest() != stored_hash
+                or not content_ok
+                or seq in checkpoints
+            ):
+                problem = _link_problem(
+                    seq, expected_seq, prev, prev_hash, stored_hash, blob, content_ok,
+                    checkpoints.get(seq),
+                )  # fmt: skip
+                if problem:
+                    return count, prev_hash, (expected_seq, problem)
+            prev_hash, expected_seq, count = stored_hash, expected_seq + 1, count + 1
+    return count, prev_hash, None
+
+
+def _link_problem(
+    seq, expected_seq, prev, prev_hash, stored_hash, canonical_bytes, content_ok, checkpoint
+) -> str | None:
+    if seq != expected_seq:
+        if seq > expected_seq:
+            return f"event {expected_seq} is missing (the next event is {seq})"
+        return f"event {seq} appears out of order"
+    if prev != prev_hash:
+        return "it does not link to the event before it (events removed or swapped)"
+    if hashlib.sha256(canonical_bytes).hexdigest() != stored_hash:
+        return "its fields were altered after it was recorded (hash mismatch)"
+    if not content_ok:
+        return "its content was altered after it was recorded (content hash mismatch)"
+    if checkpoint is not None and checkpoint.hash != stored_hash:
+        return (
+            f"its hash differs from the signed checkpoint {checkpoint.name} taken "
+            f"{checkpoint.checkpointed_at} (the record was rewritten after that checkpoint)"
+        )
+    return None
+
+
 def verify_chain(agency_id: int | None) -> ChainReport:
     """R2: walk one chain from its first event; name the first broken link. Every signed
     checkpoint of the chain (audit.anchoring) must match the event at its seq, so a
@@ -359,36 +413,14 @@ def verify_chain(agency_id: int | None) -> ChainReport:
         checkpoints = {c.seq: c for c in anchoring.read_checkpoints(agency_id)}
     except anchoring.CheckpointInvalid as error:
         return ChainReport(agency_id, "", 0, 0, str(error))
-    expected_seq, prev_hash, count = 1, GENESIS, 0
-    sha256, loads = hashlib.sha256, json.loads
-    for seq, prev, stored_hash, content_ok, head, flat, details, tail in _chain_rows(agency_id):
-        if flat is None:
-            flat = canonical_json(loads(details))
-        problem = None
-        if seq != expected_seq:
-            problem = (
-                f"event {expected_seq} is missing (the next event is {seq})"
-                if seq > expected_seq
-                else f"event {seq} appears out of order"
-            )
-            seq = expected_seq
-        elif prev != prev_hash:
-            problem = "it does not link to the event before it (events removed or swapped)"
-        elif sha256((head + flat + tail).encode()).hexdigest() != stored_hash:
-            problem = "its fields were altered after it was recorded (hash mismatch)"
-        elif not content_ok:
-            problem = "its content was altered after it was recorded (content hash mismatch)"
-        elif seq in checkpoints and checkpoints[seq].hash != stored_hash:
-            found = checkpoints[seq]
-            problem = (
-                f"its hash differs from the signed checkpoint {found.name} taken "
-                f"{found.checkpointed_at} (the record was rewritten after that checkpoint)"
-            )
-        if problem:
-            return ChainReport(agency_id, _label(agency_id), count, seq, problem)
-        prev_hash, expected_seq, count = stored_hash, expected_seq + 1, count + 1
+    with transaction.atomic():
+        # The label's query opens the transaction's row scope (RowScopeGuard), which the
+        # stream in _walk then reads under: it bypasses Django's cursor.
+        label = _label(agency_id)
+        count, prev_hash, broken = _walk(agency_id, checkpoints)
+    if broken:
+        return ChainReport(agency_id, label, count, *broken)
 
-    label = _label(agency_id)
     beyond = [c for c in checkpoints.values() if c.seq > count]
     if beyond:
         found = beyond[0]

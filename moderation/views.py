@@ -13,6 +13,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
@@ -68,9 +69,16 @@ def queue(request):
     holds = Paginator(selectors.held_comments(viewer=request.membership), 100).get_page(
         request.GET.get("page")
     )
+    policy = policies.stored_policy(request.agency)
+    # Whether new comments are being held right now for the hour of the day (M4), so the
+    # PIO reading the queue knows without opening the policy.
+    outside_hours = policy.hold_outside_staffed_hours and not policies.is_staffed(
+        policy, request.agency, timezone.now()
+    )
     return render(request, "moderation/queue.html", {
         "page": holds,
-        "policy": policies.stored_policy(request.agency),
+        "policy": policy,
+        "outside_staffed_hours": outside_hours,
         "can_review": actions.can_review(request.membership),
         "recent": selectors.recent_actions(viewer=request.membership),
     })  # fmt: skip

@@ -160,3 +160,15 @@ def test_the_pages_say_when_a_platform_cannot_hide(client, agency, simulated_pla
     assert "This is fucking useless" in queue and "Still visible on Mastodon" in queue
     policy = client.get(reverse("moderation:policy")).content.decode()
     assert "Mastodon: cannot hide others" in policy.replace("&#x27;", "'")
+
+
+def test_the_queue_says_when_new_comments_are_held_for_the_hour(client, agency):
+    login(client, agency, Role.SUPERVISOR, "pio")
+    policies.stored_policy(agency)  # the agency's row, made with the defaults
+    queue = reverse("moderation:queue")
+    assert 'data-testid="outside-staffed-hours"' not in client.get(queue).content.decode()
+
+    # Holding outside staffed hours, with no staffed hour on any day: held right now.
+    CommentPolicy.objects.update(hold_outside_staffed_hours=True, staffed_hours={})
+    page = client.get(queue).content.decode()
+    assert 'data-testid="outside-staffed-hours"' in page and "Outside staffed hours now" in page

@@ -47,15 +47,21 @@ def channel_detail(request, channel_id):
                    "trained": trained_member_ids(channel.agency)})  # fmt: skip
 
 
+def _posted_members(request, field: str) -> list:
+    """The members a channel form names, each one of the viewer's agency (another
+    agency's id is a 404, never a silent skip)."""
+    return [
+        members_selectors.get_membership_for(request.membership, int(pk))
+        for pk in request.POST.getlist(field) if pk.isdigit()
+    ]  # fmt: skip
+
+
 @require_POST
 @login_required
 @administrator_only
 def set_people(request, channel_id):
     channel = selectors.get_channel_for(request.membership, channel_id)
-    memberships = [
-        members_selectors.get_membership_for(request.membership, int(pk))
-        for pk in request.POST.getlist("people") if pk.isdigit()
-    ]  # fmt: skip
+    memberships = _posted_members(request, "people")
     try:
         services.set_channel_people(administrator=request.membership, channel=channel,
                                     memberships=memberships)  # fmt: skip
@@ -177,10 +183,7 @@ def connect_callback(request, platform):
 @administrator_only
 def set_publishers(request, channel_id):
     channel = selectors.get_channel_for(request.membership, channel_id)
-    memberships = [
-        members_selectors.get_membership_for(request.membership, int(pk))
-        for pk in request.POST.getlist("publishers") if pk.isdigit()
-    ]  # fmt: skip
+    memberships = _posted_members(request, "publishers")
     try:
         services.set_channel_publishers(administrator=request.membership, channel=channel,
                                         memberships=memberships)  # fmt: skip

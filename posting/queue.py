@@ -106,14 +106,6 @@ def revisions_of(post: Post) -> list[PostRevision]:
     return list(post.revisions.select_related("edited_by__user").order_by("number"))
 
 
-def decisions_of(post: Post) -> list:
-    return list(post.decisions.select_related("supervisor__user").order_by("created_at", "pk"))
-
-
-def publications_of(post: Post) -> list[Publication]:
-    return list(post.publications.select_related("channel").order_by("channel__platform"))
-
-
 def agency_ids_with_waiting_approvals() -> list[int]:
     """The approval clock's tick covers every agency: it only lists ids; each agency then
     escalates in its own scope."""

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from platforms.models import Channel, ChannelPermission, Platform
-from posting.models import Post, PostPhoto
+from posting.models import Post, PostPhoto, Publication
 from smc.errors import NotFound
 
 # Who reads every post of the agency: approvers (supervisors, administrators) and the
@@ -91,8 +91,27 @@ def get_photo_for(membership, photo_id: int) -> PostPhoto:
     return photo
 
 
-def post_publications(post: Post):
-    return post.publications.select_related("channel").order_by("channel__name", "pk")
+def post_publications(post: Post) -> list[Publication]:
+    """Where the post goes, one row per channel: the post page, the review page and the
+    htmx refresh of the channel list all read it here."""
+    return list(
+        Publication.objects.filter(agency=post.agency_id, post=post)
+        .select_related("channel")
+        .order_by("channel__platform", "channel__name", "pk")
+    )
+
+
+def get_publication_for(viewer, publication_id: int) -> Publication:
+    """One channel of a post the viewer may see (visible_posts: one rule for both)."""
+    publication = (
+        Publication.objects.filter(agency=viewer.agency, pk=publication_id,
+                                   post__in=visible_posts(viewer))
+        .select_related("post", "channel")
+        .first()
+    )  # fmt: skip
+    if publication is None:
+        raise NotFound(_("That publication does not exist."))
+    return publication
 
 
 def post_decisions(post: Post):

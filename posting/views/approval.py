@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
-from posting import queue
+from posting import queue, selectors
 from posting.services import PostingError
 from posting.services import approval as services
 
@@ -58,8 +58,8 @@ def _render_review(request, post, *, text=None):
         "post": post, "text": post.text if text is None else text,
         "may_decide": services.may_approve(request.membership, post),
         "may_edit": services.may_edit(request.membership, post),
-        "publications": queue.publications_of(post),
-        "decisions": queue.decisions_of(post),
+        "publications": selectors.post_publications(post),
+        "decisions": selectors.post_decisions(post),
         "revisions": queue.revisions_of(post),
     }, status=400 if text is not None else 200)  # fmt: skip
 
@@ -105,5 +105,5 @@ def changes(request, post_id):
         location_changed = bool(before) and before.location != after.location
         steps.append({"revision": after, "diff": diff, "before": before,
                       "location_changed": location_changed})  # fmt: skip
-    context = {"post": post, "steps": steps, "decisions": queue.decisions_of(post)}
+    context = {"post": post, "steps": steps, "decisions": selectors.post_decisions(post)}
     return render(request, "posting/changes.html", context)

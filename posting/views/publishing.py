@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from posting import selectors_publishing as selectors
+from posting import selectors
 from posting.services import PostingError, publishing
 
 
@@ -14,7 +14,7 @@ def _render(request, post, status=200):
     # The channel list is part of the post's page; on its own it is only the htmx partial.
     if not request.htmx:
         return redirect("posting:post_detail", post_id=post.pk)
-    context = {"post": post, "publications": selectors.publications_of(post)}
+    context = {"post": post, "publications": selectors.post_publications(post)}
     return render(request, "posting/_publications.html", context, status=status)
 
 
@@ -22,7 +22,7 @@ def _render(request, post, status=200):
 def post_publications(request, post_id):
     """The channel list of one post (the post page includes the same partial; htmx
     refreshes it while the post is going out)."""
-    return _render(request, selectors.get_post_publications_for(request.membership, post_id))
+    return _render(request, selectors.get_post_for(request.membership, post_id))
 
 
 def _act(request, publication_id, action, done_message):

@@ -18,22 +18,19 @@ from audit.retention import get_record_kind
 readers = role_required(Role.AUDITOR, Role.ADMINISTRATOR)
 
 
-def _form(request, data=None):
-    return RecordsRequestForm(
-        data,
-        kinds=records_requests.requestable_kinds(),
-        channels=selectors.known_channels(agency_id=request.agency.pk),
-    )
+def _form(channels, data=None):
+    return RecordsRequestForm(data, kinds=records_requests.requestable_kinds(), channels=channels)
 
 
 @login_required
 @readers
 @record_keeping
 def request_list(request):
-    form = _form(request, request.POST if request.method == "POST" else None)
+    # Read from the record once: the form's choices and the chosen channel's label.
+    channels = selectors.known_channels(agency_id=request.agency.pk)
+    form = _form(channels, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        channels = dict(selectors.known_channels(agency_id=request.agency.pk))
         try:
             made = records_requests.create_records_request(
                 member=request.membership,
@@ -44,7 +41,7 @@ def request_list(request):
                 date_to=data["date_to"],
                 kinds=data["kinds"],
                 channel_id=data["channel"],
-                channel_label=channels.get(data["channel"], ""),
+                channel_label=dict(channels).get(data["channel"], ""),
                 person=data["person"],
                 redact_personal_data=data["redact_personal_data"],
                 notes=data["notes"],

@@ -54,22 +54,19 @@ def set_retention(request):
     return redirect("audit:retention")
 
 
-def _hold_form(request, data=None):
-    return LegalHoldForm(
-        data,
-        kinds=retention.record_kinds(),
-        channels=selectors.known_channels(agency_id=request.agency.pk),
-    )
+def _hold_form(channels, data=None):
+    return LegalHoldForm(data, kinds=retention.record_kinds(), channels=channels)
 
 
 @login_required
 @readers
 @record_keeping
 def hold_list(request):
-    form = _hold_form(request, request.POST if request.method == "POST" else None)
+    # Read from the record once: the form's choices and the chosen channel's label.
+    channels = selectors.known_channels(agency_id=request.agency.pk)
+    form = _hold_form(channels, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        channels = dict(selectors.known_channels(agency_id=request.agency.pk))
         try:
             hold = retention.place_hold(
                 member=request.membership,
@@ -77,7 +74,7 @@ def hold_list(request):
                 kind=data["kind"],
                 record_id=data["record_id"],
                 channel_id=data["channel"],
-                channel_label=channels.get(data["channel"], ""),
+                channel_label=dict(channels).get(data["channel"], ""),
                 person=data["person"],
                 starts_on=data["starts_on"],
                 ends_on=data["ends_on"],
